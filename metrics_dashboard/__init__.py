@@ -1,0 +1,1 @@
+"""Settings, command line and the analysis runner shared by the CLI and the web app."""

@@ -1,0 +1,287 @@
+"""The ``metrics-dashboard`` command line: serve the app, make demo data, prepare MongoDB, analyse.
+
+Exit statuses: 0 done; 2 invalid configuration, settings or input; 3 data source unavailable;
+4 the report could not be written. A user mistake prints one line on standard error, never a
+traceback. ``analyze`` prints the JSON report's path as the last line of standard output.
+
+The ``analyze`` path never imports Dash: only ``serve`` loads the web app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_UNAVAILABLE = 3
+EXIT_OUTPUT = 4
+
+log = logging.getLogger("metrics_dashboard.cli")
+
+
+class CliError(Exception):
+    """A failure to report in one line with a given exit status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metrics-dashboard",
+        description="Availability and backup-resilience dashboards for operations teams.",
+    )
+    parser.add_argument(
+        "--env-file", type=Path, default=Path(".env"), help="settings file (default: ./.env)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web app (default http://127.0.0.1:5001)")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1, env HOST)")
+    serve.add_argument("--port", type=int, help="port (default 5001, env PORT)")
+    serve.add_argument(
+        "--debug",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Dash debug mode with hot reload (env FLASK_DEBUG)",
+    )
+    serve.add_argument("--source", help="data source: demo, a directory, or a mongodb:// URI")
+    serve.add_argument("--output-dir", type=Path, help="where reports are kept (env OUTPUT_DIR)")
+
+    demo = commands.add_parser("demo-data", help="write the demo data set to files or MongoDB")
+    where = demo.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="directory to write the files source into")
+    where.add_argument("--mongo", metavar="URI", help="MongoDB URI to load the demo data into")
+    demo.add_argument("--database", help="MongoDB database (default MONGODB_DATABASE_NAME)")
+    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.add_argument(
+        "--day", type=date.fromisoformat, help="last UTC day of data, YYYY-MM-DD (default today)"
+    )
+
+    init_db = commands.add_parser("init-db", help="create the recommended MongoDB indexes")
+    init_db.add_argument("--uri", help="MongoDB URI (default MONGODB_CONNECTION_STRING)")
+    init_db.add_argument("--database", help="MongoDB database (default MONGODB_DATABASE_NAME)")
+
+    analyze = commands.add_parser("analyze", help="run one analysis headless and write its report")
+    analyze.add_argument("kind", choices=("availability", "resilience"))
+    analyze.add_argument("--source", help="demo, a directory of CSV/Parquet files, or a URI")
+    analyze.add_argument("--config", type=Path, help="configuration file (JSON or YAML)")
+    analyze.add_argument("--start", help="window start, ISO-8601 (naive means UTC)")
+    analyze.add_argument("--end", help="availability window end, ISO-8601 (exclusive)")
+    analyze.add_argument("--hours", type=int, help="resilience window length in hours")
+    analyze.add_argument("--out", type=Path, help="output directory (default OUTPUT_DIR)")
+    analyze.add_argument("--csv", action="store_true", help="also write summary/timeline CSVs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": _serve,
+        "demo-data": _demo_data,
+        "init-db": _init_db,
+        "analyze": _analyze,
+    }
+    try:
+        return handlers[args.command](args)
+    except CliError as error:
+        print(f"metrics-dashboard: error: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        print("metrics-dashboard: interrupted", file=sys.stderr)
+        return 130
+
+
+def _settings(args: argparse.Namespace, **overrides: Any):
+    from metrics_dashboard.logging_setup import configure_logging
+    from metrics_dashboard.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(overrides, env_file=args.env_file)
+    except SettingsError as error:
+        raise CliError(str(error), EXIT_INVALID) from None
+    configure_logging(settings)
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        debug=args.debug,
+        data_source=args.source,
+        output_dir=args.output_dir,
+    )
+    from dashboard_app import create_app
+
+    app = create_app(settings)
+    log.info("serving on http://%s:%d (data source: %s)", settings.host, settings.port,
+             settings.redacted()["data_source"])
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return EXIT_OK
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from data_access.base import DataSourceError
+    from data_access.demo import generate_demo_frames, write_demo_files
+
+    settings = _settings(args)
+    day = args.day or date.today()
+    progress = _TerminalProgress(sys.stderr)
+    progress("generating demo data", 0.0)
+    frames = generate_demo_frames(day)
+    try:
+        if args.out is not None:
+            write_demo_files(args.out, frames, fmt=args.format, progress=progress)
+            progress.done()
+            print(args.out)
+            return EXIT_OK
+        from data_access.mongo_source import connect, load_frames_into_mongo, load_mapping
+
+        database = args.database or settings.mongodb_database_name
+        db = connect(args.mongo, database)
+        load_frames_into_mongo(db, load_mapping(_mapping_path(settings)), frames, progress=progress)
+    except DataSourceError as error:
+        raise CliError(str(error), _status_for(error)) from None
+    except OSError as error:
+        raise CliError(f"cannot write the demo data: {error}", EXIT_OUTPUT) from None
+    progress.done()
+    print(f"loaded demo data into {settings.redacted()['mongodb_connection_string'] or 'MongoDB'}")
+    return EXIT_OK
+
+
+def _init_db(args: argparse.Namespace) -> int:
+    from data_access.base import DataSourceError
+    from data_access.mongo_source import connect, create_indexes, load_mapping
+
+    settings = _settings(args)
+    uri = args.uri or settings.mongodb_connection_string
+    if not uri:
+        raise CliError(
+            "no MongoDB to initialise: pass --uri or set MONGODB_CONNECTION_STRING", EXIT_INVALID
+        )
+    try:
+        db = connect(uri, args.database or settings.mongodb_database_name)
+        created = create_indexes(db, load_mapping(_mapping_path(settings)))
+    except DataSourceError as error:
+        raise CliError(str(error), _status_for(error)) from None
+    for name in created:
+        print(name)
+    return EXIT_OK
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from analytics.config import ConfigError, parse_config
+    from analytics.report import ReportError, load_report, summary_csv, timeline_csv
+    from data_access.base import DataSourceError
+    from data_access.report_store import ReportStoreError, write_atomic
+    from metrics_dashboard.runner import data_source_for, run_analysis
+
+    settings = _settings(args, data_source=args.source, output_dir=args.out)
+    try:
+        config = parse_config(_config_document(args))
+    except ConfigError as error:
+        raise CliError(f"invalid configuration: {error}", EXIT_INVALID) from None
+
+    progress = _TerminalProgress(sys.stderr)
+    try:
+        outcome = run_analysis(
+            config, settings=settings, source=data_source_for(settings), progress=progress
+        )
+        if args.csv:
+            loaded = load_report(outcome.report_path.read_bytes())
+            stem = outcome.report_path.with_suffix("")
+            write_atomic(stem.with_name(stem.name + "_summary.csv"), summary_csv(loaded))
+            write_atomic(stem.with_name(stem.name + "_timeline.csv"), timeline_csv(loaded))
+    except ConfigError as error:
+        raise CliError(f"invalid configuration: {error}", EXIT_INVALID) from None
+    except DataSourceError as error:
+        raise CliError(str(error), _status_for(error)) from None
+    except (ReportStoreError, ReportError) as error:
+        raise CliError(str(error), EXIT_OUTPUT) from None
+    progress.done()
+    print(
+        f"{outcome.kind}: aggregated score {_percent(outcome.aggregated_score)} over "
+        f"{outcome.window_start.isoformat()} .. {outcome.window_end.isoformat()} "
+        f"({outcome.rows_scored} rows in {outcome.seconds:.2f} s)",
+        file=sys.stderr,
+    )
+    print(outcome.report_path)
+    return EXIT_OK
+
+
+def _config_document(args: argparse.Namespace) -> dict[str, Any]:
+    """The configuration file's content (or an empty one) with command-line flags on top."""
+    from analytics.config import ConfigError, parse_config
+
+    document: dict[str, Any] = {"analysis_type": args.kind}
+    if args.config is not None:
+        try:
+            text = args.config.read_text(encoding="utf-8")
+        except OSError as error:
+            raise CliError(f"cannot read --config {args.config}: {error.strerror}", EXIT_INVALID)
+        try:
+            document = parse_config(text).model_dump(mode="json", exclude_none=True)
+        except ConfigError as error:
+            raise CliError(f"{args.config}: {error}", EXIT_INVALID) from None
+        if document["analysis_type"] != args.kind:
+            raise CliError(
+                f"{args.config} configures a {document['analysis_type']} analysis, "
+                f"not {args.kind}",
+                EXIT_INVALID,
+            )
+    flags = {"start": args.start, "end": args.end, "hours": args.hours}
+    if args.kind == "resilience" and args.end is not None:
+        raise CliError("--end applies to availability; use --start and --hours", EXIT_INVALID)
+    if args.kind == "availability" and args.hours is not None:
+        raise CliError("--hours applies to resilience; use --start and --end", EXIT_INVALID)
+    document.update({key: value for key, value in flags.items() if value is not None})
+    return document
+
+
+def _status_for(error: Exception) -> int:
+    from data_access.base import DataSourceUnavailable
+
+    return EXIT_UNAVAILABLE if isinstance(error, DataSourceUnavailable) else EXIT_INVALID
+
+
+def _mapping_path(settings: Any) -> Path:
+    return settings.config_dir / "mongodb_mapping.json"
+
+
+def _percent(score: float) -> str:
+    return "n/a" if score != score else f"{score * 100:.1f}%"
+
+
+class _TerminalProgress:
+    """Progress on standard error: a live line on a terminal, one line per stage otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._last_stage: str | None = None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self._live:
+            self._stream.write(f"\r{stage:<24} {fraction * 100:5.1f}%")
+            self._stream.flush()
+        elif stage != self._last_stage:
+            self._stream.write(f"{stage}...\n")
+        self._last_stage = stage
+
+    def done(self) -> None:
+        if self._live and self._last_stage is not None:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
