@@ -7,7 +7,7 @@ CSV/Parquet files, the embedded demo data set or MongoDB is decided once, by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -78,3 +78,34 @@ class DataSource(Protocol):
     def ping(self) -> None:
         """Raise :class:`DataSourceUnavailable` when the source does not answer."""
         ...
+
+
+def checked_ids(ids: Sequence[str] | None, *, kind: str) -> list[str] | None:
+    """Return ``ids`` as a list of plain strings, or ``None`` for "all".
+
+    Ids arrive from the browser, config files and the command line and end up inside database
+    queries; anything but a plain string (a dict, a list, a ``$``-prefixed operator name) could
+    change the meaning of a query, so it is refused here, once, for every source.
+    """
+    if ids is None:
+        return None
+    if isinstance(ids, str | bytes | Mapping) or not isinstance(ids, Iterable):
+        raise DataValidationError(
+            f"{kind} ids must be a list of strings, got {type(ids).__name__} {ids!r:.60}"
+        )
+    checked: list[str] = []
+    for value in ids:
+        if not isinstance(value, str):
+            raise DataValidationError(
+                f"{kind} ids must be plain strings, got {type(value).__name__} {value!r:.60}"
+            )
+        if value.startswith("$"):
+            raise DataValidationError(
+                f"{kind} id {value!r:.60} starts with '$', which is reserved for query operators"
+            )
+        checked.append(str(value))  # plain str, also for numpy.str_ and other subclasses
+    return checked
+
+
+Progress = Callable[[str, float], None]
+"""``progress(stage, fraction)``: long operations report what they are doing, 0.0 to 1.0."""

@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -134,7 +134,7 @@ def _demo_data(args: argparse.Namespace) -> int:
     from data_access.demo import generate_demo_frames, write_demo_files
 
     settings = _settings(args)
-    day = args.day or date.today()
+    day = args.day or datetime.now(UTC).date()
     progress = _TerminalProgress(sys.stderr)
     progress("generating demo data", 0.0)
     frames = generate_demo_frames(day)

@@ -1,0 +1,555 @@
+"""The files source: four CSV or Parquet files in one directory (see docs/data-model.md).
+
+This is how the embedded demo data set is served and how a user without MongoDB analyses their
+own exports. Each table is parsed once, on first use, into compact numpy arrays (ids as integer
+codes, timestamps as int64 nanoseconds, statuses as booleans) sorted by (id, timestamp); every
+later call only selects: per id a binary search for the window, then one gather.
+
+Parquet is read with column projection and dictionary-encoded id/status columns, so statuses are
+classified per distinct string, not per row: 10 million rows load in a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import threading
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from data_access.base import (
+    SERVICE_COLUMNS,
+    TARGET_COLUMNS,
+    DataExtent,
+    DataSourceUnavailable,
+    DataValidationError,
+    checked_ids,
+)
+from data_access.statuses import classify_statuses, status_set
+
+logger = logging.getLogger(__name__)
+
+TABLES = ("services", "metrics", "backup_targets", "backups")
+# How many unknown ids a warning names before it says "...".
+UNKNOWN_ID_EXAMPLES = 5
+
+_STRING_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+_UTC_NS = pa.timestamp("ns", tz="UTC")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _RawTable:
+    """The requested columns of one file, plus how to name a row of it in an error message."""
+
+    path: Path
+    table: pa.Table
+
+    def row_label(self, position: int) -> str:
+        if self.path.suffix == ".csv":
+            return f"line {position + 2}"  # line 1 is the header
+        return f"row {position + 1}"
+
+    def where(self, position: int) -> str:
+        return f"{self.path.name} {self.row_label(position)}"
+
+
+@dataclass(frozen=True)
+class _Events:
+    """A metrics or backups table as arrays sorted by (id code, timestamp).
+
+    ``offsets[c]:offsets[c + 1]`` is the slice of rows of id code ``c``.
+    """
+
+    codes: np.ndarray
+    timestamps: np.ndarray
+    flags: np.ndarray
+    offsets: np.ndarray
+
+    def window_bounds(
+        self,
+        codes: np.ndarray,
+        start: int | None,
+        end: int | None,
+        *,
+        end_inclusive: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per selected id code, the row range ``[lo, hi)`` inside the time window."""
+        lo = self.offsets[codes].copy()
+        hi = self.offsets[codes + 1].copy()
+        if start is None and end is None:
+            return lo, hi
+        end_side = "right" if end_inclusive else "left"
+        # A loop over ids (thousands at most), each a binary search: never a loop over rows.
+        for i, (first, stop) in enumerate(
+            zip(self.offsets[codes], self.offsets[codes + 1], strict=True)
+        ):
+            segment = self.timestamps[first:stop]
+            if start is not None:
+                lo[i] = first + np.searchsorted(segment, start, side="left")
+            if end is not None:
+                hi[i] = first + np.searchsorted(segment, end, side=end_side)
+        return lo, np.maximum(hi, lo)
+
+    def frame(
+        self,
+        positions: np.ndarray,
+        ids: pd.Series,
+        *,
+        id_column: str,
+        flag_column: str,
+        flag_dtype: type,
+    ) -> pd.DataFrame:
+        """The canonical frame of the rows at ``positions`` (a copy, never a view of the cache)."""
+        return events_frame(
+            self.codes[positions],
+            self.timestamps[positions],
+            self.flags[positions],
+            ids,
+            id_column=id_column,
+            flag_column=flag_column,
+            flag_dtype=flag_dtype,
+        )
+
+
+class FilesSource:
+    """A :class:`data_access.base.DataSource` over ``services``, ``metrics``, ``backup_targets``
+    and ``backups`` files (``.csv`` or ``.parquet``; Parquet wins when both exist) in one
+    directory.
+
+    Tables are parsed lazily, once, and kept in the instance; the instance is thread-safe.
+    ``warnings`` collects the non-fatal findings (ignored rows, ignored files) of the loads so far.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        failure_statuses: Collection[str],
+        success_statuses: Collection[str],
+        description: str | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.description = description or f"files in {self.directory}"
+        self.warnings: list[str] = []
+        self._failure_statuses = status_set(failure_statuses, name="failure_statuses")
+        self._success_statuses = status_set(success_statuses, name="success_statuses")
+        self._lock = threading.RLock()
+        self._tables: dict[str, object] = {}
+        self._files: dict[str, Path] = {}
+
+    # -- the DataSource interface -------------------------------------------------------------
+
+    def services(self) -> pd.DataFrame:
+        return self._services().copy()
+
+    def backup_targets(self) -> pd.DataFrame:
+        return self._targets().copy()
+
+    def metrics(
+        self,
+        *,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        service_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        events = self._metrics()
+        ids = self._services()["service_id"]
+        codes = _selected_codes(ids, checked_ids(service_ids, kind="service"))
+        lo, hi = events.window_bounds(codes, _ns(start), _ns(end), end_inclusive=False)
+        positions = _concatenate_ranges(lo, hi)
+        return events.frame(
+            positions, ids, id_column="service_id", flag_column="failures", flag_dtype=np.int32
+        )
+
+    def backups(
+        self,
+        *,
+        start: pd.Timestamp | None = None,
+        end: pd.Timestamp | None = None,
+        target_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Runs with ``start <= timestamp <= end``, plus per target the latest successful run
+        before ``start`` (so RPO can look back past the window)."""
+        events = self._backups()
+        ids = self._targets()["target_id"]
+        codes = _selected_codes(ids, checked_ids(target_ids, kind="target"))
+        start_ns = _ns(start)
+        lo, hi = events.window_bounds(codes, start_ns, _ns(end), end_inclusive=True)
+        positions = _concatenate_ranges(lo, hi)
+        if start_ns is not None and len(events.codes):
+            row = np.arange(len(events.flags))
+            latest_success = np.maximum.accumulate(np.where(events.flags, row, -1))
+            target_first = events.offsets[codes]
+            before = latest_success[np.maximum(lo - 1, 0)]
+            # Valid only when there are rows before the window and the success is this target's.
+            has_earlier = (lo > target_first) & (before >= target_first)
+            positions = np.sort(np.concatenate([before[has_earlier], positions]))
+        return events.frame(
+            positions, ids, id_column="target_id", flag_column="succeeded", flag_dtype=bool
+        )
+
+    def extent(self) -> DataExtent:
+        metrics, backups = self._metrics(), self._backups()
+        return DataExtent(*_first_last(metrics.timestamps), *_first_last(backups.timestamps))
+
+    def ping(self) -> None:
+        if not self.directory.is_dir() or not os.access(self.directory, os.R_OK | os.X_OK):
+            raise DataSourceUnavailable(
+                f"data directory {self.directory} does not exist or is not readable; "
+                "check the DATA_SOURCE setting"
+            )
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def _cached(self, key: str, load: Callable[[], _T]) -> _T:
+        with self._lock:
+            if key not in self._tables:
+                self._tables[key] = load()
+            return self._tables[key]  # type: ignore[return-value]
+
+    def _services(self) -> pd.DataFrame:
+        return self._cached("services", lambda: self._load_id_table("services", SERVICE_COLUMNS))
+
+    def _targets(self) -> pd.DataFrame:
+        return self._cached(
+            "backup_targets", lambda: self._load_id_table("backup_targets", TARGET_COLUMNS)
+        )
+
+    def _metrics(self) -> _Events:
+        return self._cached(
+            "metrics",
+            lambda: self._load_events(
+                "metrics", "service_id", self._services(), "services", self._failure_statuses
+            ),
+        )
+
+    def _backups(self) -> _Events:
+        return self._cached(
+            "backups",
+            lambda: self._load_events(
+                "backups", "target_id", self._targets(), "backup_targets", self._success_statuses
+            ),
+        )
+
+    def _warn(self, message: str) -> None:
+        logger.warning("%s: %s", self.description, message)
+        self.warnings.append(message)
+
+    def _table_file(self, table: str) -> Path:
+        with self._lock:
+            if table not in self._files:
+                self._files[table] = self._find_table_file(table)
+            return self._files[table]
+
+    def _find_table_file(self, table: str) -> Path:
+        parquet, csv_file = self.directory / f"{table}.parquet", self.directory / f"{table}.csv"
+        if parquet.is_file():
+            if csv_file.is_file():
+                self._warn(
+                    f"both {csv_file.name} and {parquet.name} exist: reading {parquet.name}, ignoring {csv_file.name}"
+                )
+            return parquet
+        if csv_file.is_file():
+            return csv_file
+        self.ping()
+        raise DataValidationError(
+            f"{self.directory}: missing {table}.csv (or {table}.parquet); a files source needs "
+            f"{', '.join(TABLES)} (see docs/data-model.md)"
+        )
+
+    def _load_id_table(self, table: str, columns: tuple[str, str, str]) -> pd.DataFrame:
+        """services or backup_targets: unique non-empty ids, sorted by id; an empty display name
+        falls back to the id."""
+        raw = _read(self._table_file(table), columns, dictionary_columns=())
+        frame = raw.table.to_pandas().fillna("").astype(str)
+        id_column, name_column, _ = columns
+        blank_line = (frame == "").all(axis=1).to_numpy()
+        frame = frame[~blank_line]
+        missing_id = (frame[id_column].str.strip() == "").to_numpy()
+        if missing_id.any():
+            raise DataValidationError(
+                f"{raw.where(int(frame.index[missing_id.argmax()]))}: empty {id_column}"
+            )
+        duplicated = frame[id_column].duplicated(keep=False).to_numpy()
+        if duplicated.any():
+            first_id = frame[id_column].to_numpy()[duplicated.argmax()]
+            rows = [raw.row_label(int(i)) for i in frame.index[frame[id_column] == first_id][:2]]
+            raise DataValidationError(
+                f"{raw.path.name}: {id_column} {first_id!r} appears on {' and on '.join(rows)}; "
+                "ids must be unique"
+            )
+        frame[name_column] = frame[name_column].where(frame[name_column] != "", frame[id_column])
+        return frame.sort_values(id_column, kind="stable").reset_index(drop=True)
+
+    def _load_events(
+        self,
+        table: str,
+        id_column: str,
+        known: pd.DataFrame,
+        known_table: str,
+        members: frozenset[str],
+    ) -> _Events:
+        raw = _read(
+            self._table_file(table),
+            (id_column, "timestamp", "status"),
+            dictionary_columns=(id_column, "status"),
+        )
+        ids = pd.Categorical(raw.table.column(id_column).to_pandas())
+        id_missing = _blank_by_code(ids)
+        timestamps, timestamp_missing, timestamp_bad = _timestamps_ns(raw)
+        status = classify_statuses(raw.table.column("status").to_pandas(), members)
+        blank_line = id_missing & timestamp_missing & status.blank
+        problem = (id_missing | timestamp_bad | status.blank) & ~blank_line
+        if problem.any():
+            position = int(problem.argmax())
+            if id_missing[position]:
+                what = f"empty {id_column}"
+            elif timestamp_missing[position]:
+                what = "empty timestamp"
+            elif timestamp_bad[position]:
+                value = raw.table.column("timestamp")[position].as_py()
+                what = f"timestamp {value!r} is not ISO-8601 (for example 2024-05-01T12:00:00Z)"
+            else:
+                what = "empty status"
+            raise DataValidationError(f"{raw.where(position)}: {what}")
+
+        code_by_category = pd.Index(known[id_column]).get_indexer(ids.categories)
+        codes = np.append(code_by_category, -1)[ids.codes].astype(np.int32)
+        unknown = (codes < 0) & ~blank_line
+        if unknown.any():
+            self._warn_unknown(raw, ids, unknown, known_table)
+        keep = ~(blank_line | unknown)
+        codes, timestamps, flags = codes[keep], timestamps[keep], status.in_set[keep]
+        order = sorting_order(codes, timestamps)
+        if order is not None:
+            codes, timestamps, flags = codes[order], timestamps[order], flags[order]
+        offsets = np.searchsorted(codes, np.arange(len(known) + 1), side="left")
+        return _Events(codes=codes, timestamps=timestamps, flags=flags, offsets=offsets)
+
+    def _warn_unknown(
+        self, raw: _RawTable, ids: pd.Categorical, unknown: np.ndarray, known_table: str
+    ) -> None:
+        used = np.bincount(ids.codes[unknown], minlength=len(ids.categories)) > 0
+        names = sorted(ids.categories[used])
+        examples = ", ".join(names[:UNKNOWN_ID_EXAMPLES]) + (
+            "..." if len(names) > UNKNOWN_ID_EXAMPLES else ""
+        )
+        noun = "services" if known_table == "services" else "backup targets"
+        count = int(unknown.sum())
+        rows = "1 row names" if count == 1 else f"{count} rows name"
+        self._warn(
+            f"{raw.path.name}: {rows} {noun} not in {self._table_file(known_table).name} "
+            f"(ignored): {examples}"
+        )
+
+
+def _read(path: Path, columns: Sequence[str], *, dictionary_columns: Collection[str]) -> _RawTable:
+    """Read exactly ``columns`` (as strings, or dictionary-encoded strings) from a CSV or Parquet
+    file; a timestamp column of a Parquet file keeps its timestamp type."""
+    if path.suffix == ".csv":
+        return _RawTable(path, _read_csv(path, columns, dictionary_columns))
+    return _RawTable(path, _read_parquet(path, columns, dictionary_columns))
+
+
+def _check_columns(path: Path, columns: Sequence[str], present: Sequence[str]) -> None:
+    missing = [column for column in columns if column not in present]
+    if missing:
+        raise DataValidationError(
+            f"{path.name}: missing column {', '.join(map(repr, missing))}; it has "
+            f"{', '.join(map(repr, present)) or 'no columns'} and needs {', '.join(columns)} "
+            "(exact, lower-case names)"
+        )
+    repeated = [column for column in columns if list(present).count(column) > 1]
+    if repeated:
+        raise DataValidationError(f"{path.name}: column {repeated[0]!r} appears more than once")
+
+
+def _read_csv(path: Path, columns: Sequence[str], dictionary_columns: Collection[str]) -> pa.Table:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as stream:
+            header = next(csv.reader(stream), None)
+    except UnicodeDecodeError as error:
+        raise DataValidationError(
+            f"{path.name}: not UTF-8 text ({error.reason}); save it as UTF-8 CSV"
+        ) from error
+    if header is None:
+        raise DataValidationError(
+            f"{path.name}: the file is empty; it needs a header line {','.join(columns)}"
+        )
+    _check_columns(path, columns, header)
+
+    invalid_rows: list[pa_csv.InvalidRow] = []
+
+    def remember_invalid_row(row: pa_csv.InvalidRow) -> str:
+        invalid_rows.append(row)
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            path,
+            # Single-threaded so that the parser knows each invalid row's line number.
+            read_options=pa_csv.ReadOptions(use_threads=False, column_names=header, skip_rows=1),
+            # Empty lines stay rows (dropped later) so that row index + 2 is the line number.
+            parse_options=pa_csv.ParseOptions(
+                ignore_empty_lines=False, invalid_row_handler=remember_invalid_row
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=list(columns),
+                column_types={
+                    c: _STRING_DICTIONARY if c in dictionary_columns else pa.string()
+                    for c in columns
+                },
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataValidationError(
+            f"{path.name}: cannot read it as UTF-8 comma-separated text: {error}"
+        ) from error
+    if invalid_rows:
+        row = invalid_rows[0]
+        raise DataValidationError(
+            f"{path.name} line {row.number}: {row.actual_columns} comma-separated fields where the "
+            f"header has {row.expected_columns}: {row.text!r:.80}"
+        )
+    return table
+
+
+def _read_parquet(
+    path: Path, columns: Sequence[str], dictionary_columns: Collection[str]
+) -> pa.Table:
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataValidationError(f"{path.name}: not a readable Parquet file: {error}") from error
+    _check_columns(path, columns, schema.names)
+    for column in columns:
+        column_type = schema.field(column).type
+        if pa.types.is_dictionary(column_type):
+            column_type = column_type.value_type
+        allowed = pa.types.is_string(column_type) or pa.types.is_large_string(column_type)
+        if column == "timestamp":
+            allowed = allowed or pa.types.is_timestamp(column_type)
+        if not allowed:
+            expected = "timestamps or ISO-8601 strings" if column == "timestamp" else "strings"
+            raise DataValidationError(
+                f"{path.name}: column {column!r} has type {column_type}; expected {expected}"
+            )
+    try:
+        return pq.read_table(path, columns=list(columns), read_dictionary=list(dictionary_columns))
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataValidationError(f"{path.name}: cannot read it: {error}") from error
+
+
+def _timestamps_ns(raw: _RawTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The timestamp column as int64 UTC nanoseconds, with its missing and unparseable masks.
+
+    Parquet timestamp columns convert directly (naive ones are UTC); strings go through the
+    ISO-8601 parser, where naive means UTC and any offset is honoured.
+    """
+    column = raw.table.column("timestamp")
+    try:
+        if pa.types.is_timestamp(column.type):
+            missing = column.is_null().to_numpy(zero_copy_only=False)
+            values = pc.cast(column, _UTC_NS).to_numpy().view(np.int64)
+            return values, missing, missing
+        text = column.to_pandas()
+        missing = (text.isna() | (text == "")).to_numpy()
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce").dt.as_unit("ns")
+    except (pa.ArrowInvalid, pd.errors.OutOfBoundsDatetime, OverflowError) as error:
+        raise DataValidationError(
+            f"{raw.path.name}: a timestamp lies outside the years 1677-2262: {error}"
+        ) from error
+    bad = parsed.isna().to_numpy()
+    return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64), missing, bad
+
+
+def _blank_by_code(values: pd.Categorical) -> np.ndarray:
+    """Rows of a categorical that are missing, empty or only spaces (code -1 picks the final
+    True)."""
+    return np.append(pd.Index(values.categories).str.strip() == "", True)[values.codes]
+
+
+def sorting_order(codes: np.ndarray, timestamps: np.ndarray) -> np.ndarray | None:
+    """The permutation that sorts rows by (id code, timestamp), or ``None`` when they already are.
+
+    Exports are usually sorted already, so the O(n) check (two vectorised passes in the common
+    case) saves the O(n log n) sort.
+    """
+    in_order = not np.any(codes[1:] < codes[:-1])
+    if in_order:
+        going_back = timestamps[1:] < timestamps[:-1]
+        in_order = not (going_back.any() and np.any(going_back & (codes[1:] == codes[:-1])))
+    return None if in_order else np.lexsort((timestamps, codes))
+
+
+def _concatenate_ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)])`` without the Python loop."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    range_starts = np.cumsum(lengths) - lengths
+    return np.repeat(lo - range_starts, lengths) + np.arange(total)
+
+
+def _selected_codes(ids: pd.Series, selection: list[str] | None) -> np.ndarray:
+    """Codes (positions in ``ids``) of the selected ids, ascending; unknown ids select nothing."""
+    if selection is None:
+        return np.arange(len(ids))
+    codes = pd.Index(ids).get_indexer(pd.Index(selection).unique())
+    return np.unique(codes[codes >= 0])
+
+
+def as_utc(timestamp: pd.Timestamp | None) -> pd.Timestamp | None:
+    """A window bound in UTC; a naive bound means UTC."""
+    if timestamp is None:
+        return None
+    stamp = pd.Timestamp(timestamp).as_unit("ns")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _ns(timestamp: pd.Timestamp | None) -> int | None:
+    stamp = as_utc(timestamp)
+    return None if stamp is None else int(stamp.value)
+
+
+def _first_last(timestamps: np.ndarray) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    if not len(timestamps):
+        return None, None
+    return pd.Timestamp(int(timestamps.min()), tz="UTC"), pd.Timestamp(
+        int(timestamps.max()), tz="UTC"
+    )
+
+
+def events_frame(
+    codes: np.ndarray,
+    timestamps: np.ndarray,
+    flags: np.ndarray,
+    ids: pd.Series,
+    *,
+    id_column: str,
+    flag_column: str,
+    flag_dtype: type,
+) -> pd.DataFrame:
+    """A canonical metrics or backups frame from arrays: ``codes`` index ``ids`` (all of them
+    become the categories), ``timestamps`` are int64 UTC nanoseconds."""
+    return pd.DataFrame(
+        {
+            id_column: pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(pd.Index(ids)), validate=False
+            ),
+            "timestamp": pd.DatetimeIndex(timestamps.view("M8[ns]"), tz="UTC"),
+            flag_column: flags.astype(flag_dtype),
+        }
+    )

@@ -1,0 +1,48 @@
+"""Fixtures shared across test packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TINY_SERVICES = """service_id,display_name,service_type
+web-1,Web frontend,web_service
+db-1,Main database,database
+lonely,No data service,mystery
+"""
+TINY_METRICS = """service_id,timestamp,status
+web-1,2026-01-01T00:00:00Z,up
+web-1,2026-01-01T00:05:00Z,DOWN
+web-1,2026-01-01T00:10:00+01:00,down
+web-1,2026-01-01T00:10:00Z,up
+db-1,2026-01-01T00:00:00Z,up
+db-1,2026-01-01T12:00:00Z, timeout
+db-1,2026-01-02T00:00:00Z,down
+"""
+TINY_TARGETS = """target_id,display_name,target_type
+vm-1,App VM,vm
+ct-1,Worker container,container
+never,Never backed up,physical_server
+"""
+TINY_BACKUPS = """target_id,timestamp,status
+vm-1,2025-12-31T20:00:00Z,success
+vm-1,2026-01-01T06:00:00Z,failed
+vm-1,2026-01-01T12:00:00Z,Completed
+ct-1,2026-01-01T03:00:00Z,ok
+"""
+
+
+@pytest.fixture
+def tiny_source_dir(tmp_path: Path) -> Path:
+    """A small hand-written files source (CSV) with every rule in play."""
+    directory = tmp_path / "tiny_source"
+    directory.mkdir()
+    for name, text in {
+        "services.csv": TINY_SERVICES,
+        "metrics.csv": TINY_METRICS,
+        "backup_targets.csv": TINY_TARGETS,
+        "backups.csv": TINY_BACKUPS,
+    }.items():
+        (directory / name).write_text(text)
+    return directory

@@ -1,0 +1,179 @@
+"""The command line in real processes: exit statuses, messages, reports and CSVs on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    environment = {
+        **os.environ,
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "OUTPUT_DIR": str(tmp_path / "output"),
+        **(env or {}),
+    }
+    environment.pop("MONGODB_CONNECTION_STRING", None)
+    return subprocess.run(
+        [sys.executable, "-m", "metrics_dashboard.cli", "--env-file", "/nonexistent", *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_analyze_availability_writes_the_report_and_csvs(tiny_source_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    result = cli(
+        "analyze", "availability", "--source", str(tiny_source_dir),
+        "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-02T00:00:00Z",
+        "--out", str(out), "--csv", tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    report_path = Path(result.stdout.strip().splitlines()[-1])
+    assert report_path.parent == out and report_path.name.startswith("cumulative_availability_analysis_")
+    report = json.loads(report_path.read_text())
+    services = report["services"]
+    assert services["web-1"]["final_score"] == pytest.approx(90.0)
+    assert services["web-1"]["total_failures"] == 1  # the +01:00 row falls before the window
+    assert services["db-1"]["final_score"] == pytest.approx((1 - (1 / 3) * 0.5) * 100)
+    assert services["lonely"]["final_status"] == "NO_DATA"
+    assert services["lonely"]["final_score"] is None
+    assert report["summary"]["aggregated_score"] == pytest.approx((0.9 + 1 - 1 / 6) / 2 * 100)
+    assert report["summary"]["services_by_status"] == {"GOOD": 2, "ATTENZIONE": 0, "CRITICAL": 0, "NO_DATA": 1}
+    stem = report_path.with_suffix("").name
+    summary = (out / f"{stem}_summary.csv").read_text().splitlines()
+    timeline = (out / f"{stem}_timeline.csv").read_text().splitlines()
+    assert len(summary) == 1 + 3
+    assert len(timeline) == 1 + 3 + 2  # web-1 has 3 points, db-1 2, lonely none
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [report_path.name, f"{stem}_summary.csv", f"{stem}_timeline.csv"]
+    )
+
+
+def test_analyze_resilience_from_a_config_file(tiny_source_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "resilience.json"
+    config.write_text(json.dumps({
+        "analysis_type": "resilience", "start": "2026-01-01T00:00:00Z", "hours": 24,
+        "weights": {"rpo": 0.6, "success": 0.4},
+    }))
+    result = cli("analyze", "resilience", "--source", str(tiny_source_dir), "--config", str(config),
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
+    targets = report["targets"]
+    assert targets["vm-1"]["final_score"] == pytest.approx(50.0)
+    assert targets["vm-1"]["final_status"] == "CRITICAL"
+    assert targets["vm-1"]["actual_rpo_hours"] == pytest.approx(12.0)
+    assert (targets["vm-1"]["total_backups"], targets["vm-1"]["successful_backups"]) == (2, 1)
+    assert targets["ct-1"]["final_score"] == pytest.approx(40.0)
+    assert targets["never"]["final_status"] == "SEVERE"
+    assert targets["never"]["actual_rpo_hours"] is None
+    assert report["summary"]["aggregated_score"] == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "message"),
+    [
+        (["--start", "yesterday"], None, "start"),
+        (["--hours", "5"], None, "--hours applies to resilience"),
+        ([], {"analysis_type": "availability", "service_error_budgets": {"web-1": 0}},
+         "service_error_budgets.web-1: 0 is out of range (allowed 1 to 50)"),
+        ([], {"analysis_type": "availability", "colour": "blue"}, "colour"),
+        ([], {"analysis_type": "availability", "services": ["nope"]}, "nope"),
+        ([], {"analysis_type": "resilience"}, "resilience analysis, not availability"),
+        ([], "{not json", "config"),
+    ],
+)
+def test_invalid_input_exits_2_with_one_line(tiny_source_dir: Path, tmp_path: Path, args, config, message) -> None:
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(config if isinstance(config, str) else json.dumps(config))
+        args = [*args, "--config", str(path)]
+    out = tmp_path / "reports"
+    result = cli("analyze", "availability", "--source", str(tiny_source_dir), "--out", str(out),
+                 *args, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("metrics-dashboard:")]
+    assert len(errors) == 1 and errors[0].startswith("metrics-dashboard: error:"), result.stderr
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    assert message in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_missing_source_directory_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli("analyze", "availability", "--source", str(tmp_path / "missing"), tmp_path=tmp_path)
+    assert result.returncode in (2, 3)
+    assert "missing" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unreachable_mongodb_exits_3_quickly(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    result = cli("analyze", "availability", "--source", f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500",
+                 tmp_path=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
+
+
+def test_unwritable_output_dir_exits_4_and_leaves_nothing(tiny_source_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the output directory should be")
+    out = blocker / "reports"  # cannot be created, even by root
+    result = cli("analyze", "availability", "--source", str(tiny_source_dir), "--out", str(out),
+                 tmp_path=tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert str(out) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "a file where the output directory should be"
+
+
+def test_invalid_setting_exits_2(tmp_path: Path) -> None:
+    result = cli("analyze", "availability", tmp_path=tmp_path, env={"DEFAULT_ERROR_BUDGET": "99"})
+    assert result.returncode == 2
+    assert "DEFAULT_ERROR_BUDGET=99 is out of range (allowed 1 to 50)" in result.stderr
+
+
+def test_analyze_does_not_import_dash(tiny_source_dir: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom metrics_dashboard.cli import main\n"
+        f"status = main(['--env-file', '/nonexistent', 'analyze', 'availability', '--source', {str(tiny_source_dir)!r},"
+        f" '--out', {str(tmp_path / 'o')!r}])\n"
+        "assert status == 0, status\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dash', 'plotly', 'flask'))\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            env={**os.environ, "CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_demo_data_writes_a_files_source(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = cli("demo-data", "--out", str(out), "--day", "2026-01-31", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"services.csv", "metrics.csv", "backup_targets.csv", "backups.csv"}
+    again = cli("analyze", "availability", "--source", str(out), "--out", str(tmp_path / "r"), tmp_path=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
+def test_init_db_without_a_uri_explains_what_to_do(tmp_path: Path) -> None:
+    result = cli("init-db", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "MONGODB_CONNECTION_STRING" in result.stderr
