@@ -1,0 +1,163 @@
+"""Jobs belong to the browser session that started them: two sessions starting the very same
+analysis at once both finish, each with its own report; cancelling one leaves the other running;
+and a job past MAX_ANALYSIS_TIMEOUT stops with a clear error."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import PROJECT_ROOT, LiveApp, WatchedPage, start_app, stop_app
+from tests.browser.test_availability_flow import (
+    DATA_TIMEOUT_MS,
+    JOB_TIMEOUT_MS,
+    read_report,
+    report_name_from,
+)
+
+
+def watched_sessions(browser: Browser, app: LiveApp) -> Iterator[list[WatchedPage]]:
+    """Two independent browser sessions (contexts) on ``app``, checked like ``page``."""
+    contexts = [browser.new_context(base_url=app.url) for _ in range(2)]
+    for context in contexts:
+        context.set_default_timeout(30_000)
+    watched = [WatchedPage(context.new_page()) for context in contexts]
+    yield watched
+    for context in contexts:
+        context.close()
+    for session in watched:
+        assert not session.console_errors, session.console_errors
+        assert not session.failed_requests, session.failed_requests
+
+
+@pytest.fixture
+def two_sessions(browser: Browser, live_app: LiveApp) -> Iterator[list[WatchedPage]]:
+    yield from watched_sessions(browser, live_app)
+
+
+def open_config(page: Page) -> None:
+    page.goto("/availability/config")
+    expect(page.locator("#availability-config-start")).to_be_enabled(timeout=DATA_TIMEOUT_MS)
+
+
+def test_two_sessions_run_the_same_analysis_at_once(two_sessions, live_app) -> None:
+    first, second = (session.page for session in two_sessions)
+    for page in (first, second):
+        open_config(page)
+
+    # Identical configurations, started back to back: their jobs must not be confused.
+    first.locator("#availability-config-start").click()
+    second.locator("#availability-config-start").click()
+    for page in (first, second):
+        expect(page).to_have_url(
+            re.compile(r"/availability/dashboard\?report="), timeout=JOB_TIMEOUT_MS
+        )
+
+    names = [report_name_from(page.url) for page in (first, second)]
+    assert names[0] != names[1]
+    for page, name in zip((first, second), names, strict=True):
+        report = read_report(live_app.output_dir, name)
+        expect(page.locator("#availability-dashboard-aggregated-value")).to_have_text(
+            f"{report['summary']['aggregated_score']:.1f}%", timeout=DATA_TIMEOUT_MS
+        )
+
+
+# A slowed-down app, so that jobs can be watched, cancelled and timed out. The slowdown is a
+# `sitecustomize` module on the app process's PYTHONPATH (test only): it wraps the runner so
+# that each progress step pauses, a little for availability, long for resilience.
+SLOW_RUNNER = """
+import time
+
+import metrics_dashboard.runner as runner
+
+PAUSE_S = {"availability": 1.0, "resilience": 4.0}
+_run_analysis = runner.run_analysis
+
+
+def slow_run_analysis(config, *, settings, progress=None, **kwargs):
+    def paused(stage, fraction):
+        if progress is not None:
+            progress(stage, fraction)
+        time.sleep(PAUSE_S[config.analysis_type])
+
+    return _run_analysis(config, settings=settings, progress=paused, **kwargs)
+
+
+runner.run_analysis = slow_run_analysis
+"""
+# Availability takes about 4 s there and finishes; resilience needs about 16 s and hits this.
+SLOW_APP_TIMEOUT_S = 8
+
+
+@pytest.fixture(scope="module")
+def slow_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    base = tmp_path_factory.mktemp("slow_app")
+    (base / "patch").mkdir()
+    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
+    app = start_app(
+        base,
+        extra_env={
+            "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
+            "MAX_ANALYSIS_TIMEOUT": str(SLOW_APP_TIMEOUT_S),
+        },
+    )
+    yield app
+    stop_app(app)
+
+
+@pytest.fixture
+def two_slow_sessions(browser: Browser, slow_app: LiveApp) -> Iterator[list[WatchedPage]]:
+    yield from watched_sessions(browser, slow_app)
+
+
+def test_cancelling_one_session_leaves_the_other_running(two_slow_sessions, slow_app) -> None:
+    first, second = (session.page for session in two_slow_sessions)
+    for page in (first, second):
+        open_config(page)
+    first.locator("#availability-config-start").click()
+    second.locator("#availability-config-start").click()
+    for page in (first, second):
+        expect(page.locator("#availability-config-job-panel")).to_be_visible()
+    expect(first.locator("#availability-config-progress")).to_contain_text(
+        re.compile(r"Loading data|Scoring|Writing report")
+    )
+
+    first.locator("#availability-config-cancel").click()
+
+    expect(first.locator("#availability-config-job-result")).to_contain_text(
+        "Analysis cancelled: no report was written."
+    )
+    expect(first.locator("#availability-config-job-panel")).to_be_hidden()
+    expect(first.locator("#availability-config-start")).to_be_enabled()
+    expect(second).to_have_url(
+        re.compile(r"/availability/dashboard\?report="), timeout=JOB_TIMEOUT_MS
+    )
+    assert [path.name for path in slow_app.output_dir.glob("*.json")] == [
+        report_name_from(second.url)
+    ]
+    assert first.url.endswith("/availability/config")
+
+
+def test_a_job_past_max_analysis_timeout_stops_with_a_clear_error(
+    two_slow_sessions, slow_app
+) -> None:
+    page = two_slow_sessions[0].page
+    page.goto("/resilience/config")
+    start = page.locator("#resilience-config-start")
+    expect(start).to_be_enabled(timeout=DATA_TIMEOUT_MS)
+    before = sorted(slow_app.output_dir.glob("resilience_*.json"))
+
+    start.click()
+
+    result = page.locator("#resilience-config-job-result")
+    expect(result).to_contain_text(
+        f"The analysis took longer than the {SLOW_APP_TIMEOUT_S} s limit (MAX_ANALYSIS_TIMEOUT)",
+        timeout=JOB_TIMEOUT_MS,
+    )
+    expect(result.locator(".alert-danger")).to_be_visible()
+    assert page.url.endswith("/resilience/config")
+    assert sorted(slow_app.output_dir.glob("resilience_*.json")) == before

@@ -1,0 +1,148 @@
+"""The background job body and the callback-manager factory (no browser, no Dash server)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from metrics_dashboard import jobs, runner
+from metrics_dashboard.settings import with_overrides
+from tests.pages import tiny_settings
+
+AVAILABILITY = {"analysis_type": "availability"}
+RESILIENCE = {"analysis_type": "resilience", "hours": 24}
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    return tiny_settings(tmp_path)
+
+
+def run(config: dict, settings) -> tuple[jobs.JobOutcome, list[tuple[int, str]]]:
+    seen: list[tuple[int, str]] = []
+    outcome = jobs.run_analysis_job(
+        config, settings=settings, set_progress=seen.append, job_token="t1"
+    )
+    return outcome, seen
+
+
+@pytest.mark.parametrize("config", [AVAILABILITY, RESILIENCE], ids=["availability", "resilience"])
+def test_a_job_writes_its_report_and_names_every_stage(config, settings) -> None:
+    outcome, seen = run(config, settings)
+
+    assert outcome.succeeded, outcome.error
+    assert outcome.kind == config["analysis_type"]
+    assert (settings.output_dir / outcome.report_name).is_file()
+    labels = [label for _, label in seen]
+    assert any(label.startswith("Loading data") for label in labels)
+    assert any(label.startswith("Scoring") for label in labels)
+    assert any(label.startswith("Writing report") for label in labels)
+    assert seen[-1] == (100, "Writing report… 100%")
+    assert [percent for percent, _ in seen] == sorted(percent for percent, _ in seen)
+
+
+def test_an_invalid_configuration_is_a_clear_error_and_writes_nothing(settings) -> None:
+    outcome, _ = run({**AVAILABILITY, "services": ["no-such-service"]}, settings)
+
+    assert not outcome.succeeded
+    assert outcome.error.startswith("Invalid configuration: ")
+    assert "no-such-service" in outcome.error
+    assert not list(settings.output_dir.glob("*.json"))
+
+
+def test_an_unreachable_data_source_is_a_clear_error(settings, tmp_path: Path) -> None:
+    gone = with_overrides(settings, data_source=str(tmp_path / "missing"))
+    outcome, _ = run(AVAILABILITY, gone)
+
+    assert outcome.error.startswith("Data source problem: ")
+    assert "missing" in outcome.error
+
+
+def test_an_unexpected_error_is_logged_with_traceback_and_shown_short(
+    settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(*_args, **_kwargs):
+        raise ZeroDivisionError("deep inside")
+
+    monkeypatch.setattr(runner, "run_analysis", explode)
+    with caplog.at_level(logging.ERROR, logger="metrics_dashboard.jobs"):
+        outcome, _ = run(AVAILABILITY, settings)
+
+    assert outcome.error == (
+        "Unexpected error: the analysis failed (details in the server log, job t1)."
+    )
+    assert "deep inside" not in outcome.error
+    record = next(r for r in caplog.records if "analysis job failed" in r.getMessage())
+    assert record.exc_info is not None and record.exc_info[0] is ZeroDivisionError
+
+
+def test_the_time_limit_stops_a_long_step_in_the_main_thread(
+    settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow(*_args, **_kwargs):
+        time.sleep(5)
+        raise AssertionError("the time limit did not interrupt the run")
+
+    monkeypatch.setattr(runner, "run_analysis", slow)
+    started = time.monotonic()
+    outcome, _ = run(AVAILABILITY, with_overrides(settings, max_analysis_timeout=1))
+
+    assert time.monotonic() - started < 3
+    assert "MAX_ANALYSIS_TIMEOUT" in outcome.error
+    assert "1 s" in outcome.error
+
+
+def test_outside_the_main_thread_the_limit_is_checked_at_each_stage(
+    settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def slow_between_stages(config, *, settings, progress):
+        progress(runner.STAGE_LOADING, 0.0)
+        time.sleep(1.2)
+        progress(runner.STAGE_SCORING, 0.4)
+        raise AssertionError("the deadline was not checked")
+
+    monkeypatch.setattr(runner, "run_analysis", slow_between_stages)
+    outcomes: list[jobs.JobOutcome] = []
+    worker = threading.Thread(
+        target=lambda: outcomes.append(
+            run(AVAILABILITY, with_overrides(settings, max_analysis_timeout=1))[0]
+        )
+    )
+    worker.start()
+    worker.join(10)
+
+    assert "MAX_ANALYSIS_TIMEOUT" in outcomes[0].error
+
+
+def test_progress_values_are_clamped_percentages_with_stage_names() -> None:
+    assert jobs.progress_value(stage=runner.STAGE_LOADING, fraction=0.0) == (0, "Loading data… 0%")
+    assert jobs.progress_value(stage=runner.STAGE_SCORING, fraction=0.4) == (40, "Scoring… 40%")
+    assert jobs.progress_value(stage="other", fraction=1.7) == (100, "Other… 100%")
+
+
+def test_job_tokens_are_unique() -> None:
+    assert len({jobs.new_job_token() for _ in range(1000)}) == 1000
+
+
+def test_the_default_manager_is_diskcache_in_the_jobs_cache_dir(settings) -> None:
+    from dash import DiskcacheManager
+
+    manager = jobs.background_manager(settings)
+
+    assert isinstance(manager, DiskcacheManager)
+    assert Path(manager.handle.directory) == settings.jobs_cache_dir
+    assert settings.jobs_cache_dir.is_dir()
+
+
+def test_redis_url_selects_celery_with_the_time_limit(settings) -> None:
+    pytest.importorskip("celery")
+    from dash import CeleryManager
+
+    manager = jobs.background_manager(with_overrides(settings, redis_url="redis://127.0.0.1:1/0"))
+
+    assert isinstance(manager, CeleryManager)
+    assert manager.handle.conf.task_time_limit == settings.max_analysis_timeout + 30
