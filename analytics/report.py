@@ -718,7 +718,7 @@ def _upgrade_older_tool_report(document: Mapping[str, Any]) -> dict[str, Any]:
     dates = document.get("analysis_dates")
     if "window" not in document and isinstance(dates, list) and dates:
         # On a bad date no window is added: validation then reports the date with its path.
-        with suppress(TypeError, ValueError):
+        with suppress(ReportError):
             upgraded["window"] = _window_of_dates(dates)
     return upgraded
 
@@ -726,14 +726,20 @@ def _upgrade_older_tool_report(document: Mapping[str, Any]) -> dict[str, Any]:
 def _window_of_dates(dates: Sequence[str]) -> dict[str, str]:
     """The window covering whole UTC days: from the first date's 00:00 to the day after the
     last one."""
-    days = sorted(date.fromisoformat(day) for day in dates)
-    start = datetime.combine(days[0], time(0), tzinfo=UTC)
-    end = datetime.combine(days[-1], time(0), tzinfo=UTC) + timedelta(days=1)
+    try:
+        days = sorted(date.fromisoformat(day) for day in dates)
+        start = datetime.combine(days[0], time(0), tzinfo=UTC)
+        end = datetime.combine(days[-1], time(0), tzinfo=UTC) + timedelta(days=1)
+    except (TypeError, ValueError, OverflowError):
+        raise ReportError(f"analysis_dates: {list(dates)!r} are not valid dates") from None
     return {"start": iso_utc(start), "end": iso_utc(end)}
 
 
 def _datetime(text: str) -> datetime:
-    return pd.Timestamp(text).to_pydatetime(warn=False)
+    try:
+        return pd.Timestamp(text).to_pydatetime(warn=False)
+    except (ValueError, OverflowError):  # pandas holds 1677 to 2262 at nanosecond precision
+        raise ReportError(f"timestamp {text!r} is outside the supported range") from None
 
 
 # --- CSV exports -------------------------------------------------------------------------

@@ -6,12 +6,44 @@ import logging
 import logging.handlers
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from metrics_dashboard.settings import Settings
 
-_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+_FORMAT = (
+    "%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s "
+    "job_id=%(job_id)s %(message)s"
+)
 _LOG_FILE_BYTES = 10 * 1024 * 1024
 _LOG_FILE_BACKUPS = 5
+
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+job_id_var: ContextVar[str] = ContextVar("job_id", default="-")
+
+
+class LogContextFilter(logging.Filter):
+    """Adds ``request_id`` and ``job_id`` ("-" when none) to every record it sees.
+
+    Attach it to the *handlers* so that records of every logger get the fields.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.job_id = job_id_var.get()
+        return True
+
+
+@contextmanager
+def job_log_context(job_id: str) -> Iterator[None]:
+    """Log records made inside the block carry ``job_id`` (for background analyses)."""
+    token = job_id_var.set(job_id or "-")
+    try:
+        yield
+    finally:
+        job_id_var.reset(token)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -31,5 +63,6 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(handler)
     for handler in handlers:
         handler.setFormatter(formatter)
+        handler.addFilter(LogContextFilter())
         root.addHandler(handler)
     root.setLevel(settings.log_level)

@@ -7,8 +7,10 @@ message naming the variable, the value and what is accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -23,6 +25,13 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FLASK_ENVS = ("development", "production")
+AUTH_MODES = ("none", "basic", "header")
+DEFAULT_AUTH_HEADER = "X-Forwarded-User"
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
+# An HTTP header name (RFC 9110 token).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -86,6 +95,31 @@ def _data_source(name: str, raw: str) -> str:
     return value
 
 
+def _header_name(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not _HEADER_NAME.fullmatch(value):
+        raise SettingsError(f"{name}={raw!r} is not an HTTP header name (e.g. X-Forwarded-User)")
+    return value
+
+
+def parse_networks(name: str, raw: str) -> tuple[IpNetwork, ...]:
+    """Comma-separated IP addresses or CIDR networks (a bare address means just that host)."""
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {item!r} is not an IP address or network "
+                "(use e.g. 127.0.0.1, 10.0.0.0/8, ::1/128, comma-separated)"
+            ) from None
+    if not networks:
+        raise SettingsError(f"{name} is empty: name the reverse proxy's address(es)")
+    return tuple(networks)
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "metrics-dashboard"
@@ -112,6 +146,10 @@ class Settings:
     host: str
     port: int
     redis_url: str | None
+    auth_mode: str
+    auth_users_file: Path | None
+    auth_header: str
+    auth_trusted_proxies: tuple[IpNetwork, ...]
 
     @property
     def uses_mongodb(self) -> bool:
@@ -158,6 +196,10 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any], str | None]] = {
     "HOST": ("host", _text, "127.0.0.1"),
     "PORT": ("port", _int_parser(1, 65_535), "5001"),
     "REDIS_URL": ("redis_url", _optional_text, ""),
+    "AUTH_MODE": ("auth_mode", _choice_parser(AUTH_MODES), "none"),
+    "AUTH_USERS_FILE": ("auth_users_file", _optional_path, ""),
+    "AUTH_HEADER": ("auth_header", _header_name, DEFAULT_AUTH_HEADER),
+    "AUTH_TRUSTED_PROXIES": ("auth_trusted_proxies", parse_networks, DEFAULT_TRUSTED_PROXIES),
 }
 
 ENVIRONMENT_VARIABLES = tuple(_VARIABLES)
@@ -196,6 +238,11 @@ def load_settings(
         values["data_source"] = values["mongodb_connection_string"] or "demo"
     if values["cache_dir"] is None:
         values["cache_dir"] = _default_cache_dir()
+    if values["auth_mode"] == "basic" and values["auth_users_file"] is None:
+        raise SettingsError(
+            "AUTH_MODE=basic needs AUTH_USERS_FILE, the users file written by "
+            "'metrics-dashboard add-user'"
+        )
     if not values["secret_key"]:
         values["secret_key"] = _persistent_secret(values["cache_dir"])
     return Settings(**values)
