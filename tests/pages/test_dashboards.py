@@ -1,0 +1,328 @@
+"""The two dashboards without a browser: layouts, playback payloads, callback bodies."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import dash
+import numpy as np
+import pytest
+from dash.exceptions import PreventUpdate
+
+from analytics.config import parse_config
+from analytics.report import REPORT_NAME_PREFIXES, load_report
+from components import dashboard_common as common
+from components.gauges import percent_text
+from components.timeline import MAX_FRAMES, PENDING
+from dashboard_app import create_app
+from metrics_dashboard.context import set_settings
+from metrics_dashboard.runner import run_analysis
+from tests.components import availability_report, resilience_report, write_report
+from tests.pages import find, text_of, tiny_settings, walk
+
+LEGACY_REPORT = Path("/work/shared/legacy/cumulative_availability_analysis_20250904_103000.json")
+XSS_NAME = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory):
+    return tiny_settings(tmp_path_factory.mktemp("dashboards"))
+
+
+@pytest.fixture(scope="module")
+def app(settings) -> dash.Dash:
+    return create_app(settings)
+
+
+@pytest.fixture
+def pages(app, settings):
+    """The two dashboard modules as the app imported them, with this module's settings."""
+    set_settings(settings)
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    return (
+        sys.modules["pages.availability_dashboard"],
+        sys.modules["pages.resilience_dashboard"],
+    )
+
+
+def write(settings, report: dict, *, second: int = 0) -> str:
+    return write_report(settings.output_dir, report, second=second).name
+
+
+def count_text(layout, prefix: str, status: str) -> str:
+    return find(layout, f"{prefix}-count-{status}").children
+
+
+# --- layouts -----------------------------------------------------------------------------
+
+
+def test_without_any_report_the_page_says_how_to_get_one(pages, settings, tmp_path):
+    availability, resilience = pages
+    set_settings(settings.__class__(**{**settings.__dict__, "output_dir": tmp_path / "empty"}))
+    for page, kind in ((availability, "availability"), (resilience, "resilience")):
+        layout = page.layout()
+        empty = find(layout, f"{kind}-dashboard-empty")
+        assert f"No {kind} report yet" in text_of(empty)
+        assert any(getattr(item, "href", None) == f"/{kind}/config" for item in walk(empty))
+
+
+def test_availability_dashboard_shows_the_report_summary(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=5, points=30, no_data=[4])
+    name = write(settings, report)
+    layout = availability.layout(report=name)
+    summary = report["summary"]
+    assert find(layout, "availability-dashboard-aggregated-value").children == percent_text(
+        summary["aggregated_score"]
+    )
+    for status, count in summary["services_by_status"].items():
+        assert count_text(layout, "availability-dashboard", status) == str(count)
+    assert find(layout, "availability-dashboard-report-name").data == name
+    slider = find(layout, "availability-dashboard-slider")
+    assert slider.value == slider.max == 29
+    assert find(layout, "availability-dashboard-instant").children == "2026-01-01 14:30 UTC"
+    assert name in text_of(layout)
+
+
+def test_the_grid_is_built_in_the_browser_from_one_template_card(pages, settings):
+    availability, _ = pages
+    name = write(settings, availability_report(services=40, points=10))
+    layout = availability.layout(report=name)
+    template = find(layout, "availability-dashboard-card-template")
+    assert template.hidden is True
+    assert len(template.children.children) == 6  # gauge, title, type, status, failures, facts
+    assert not find(layout, "availability-dashboard-cards").children
+
+
+def test_playback_payload_ends_on_the_reports_final_values(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=6, points=40, no_data=[5])
+    payload = availability.layout(report=write(settings, report)).children[-1]
+    payload = find(payload, "availability-dashboard-playback").data
+    final = report["services"]
+    assert payload["ids"] == list(final)
+    assert payload["names"] == [entry["display_name"] for entry in final.values()]
+    assert [percent_text(value) for value in payload["scores"][-1]] == [
+        percent_text(entry["final_score"]) for entry in final.values()
+    ]
+    assert [payload["statusNames"][code] for code in payload["codes"][-1]] == [
+        entry["final_status"] for entry in final.values()
+    ]
+    assert payload["counts"][-1] == [entry["total_failures"] for entry in final.values()]
+    assert percent_text(payload["aggregated"][-1]) == percent_text(
+        report["summary"]["aggregated_score"]
+    )
+    by_status = report["summary"]["services_by_status"]
+    assert payload["tally"][-1] == [by_status[status] for status in payload["buckets"]]
+    assert payload["facts"][0] == (
+        f"Budget {final['svc-000']['error_budget']} · Weight {final['svc-000']['weight']}"
+    )
+
+
+def test_playback_shows_services_without_points_yet_as_no_data_yet(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=8, points=40, seed=3)
+    payload = find(
+        availability.layout(report=write(settings, report)), "availability-dashboard-playback"
+    )
+    first_points = [
+        entry["detailed_metrics"][0]["timestamp"] for entry in report["services"].values()
+    ]
+    late = first_points.index(max(first_points))
+    assert max(first_points) > first_points[0]  # the generator starts some services later
+    assert payload.data["statusNames"][payload.data["codes"][0][late]] == PENDING
+    assert payload.data["scores"][0][late] is None
+
+
+def test_playback_is_thinned_to_the_frame_limit(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=3, points=1200, step_minutes=1)
+    layout = availability.layout(report=write(settings, report))
+    payload = find(layout, "availability-dashboard-playback").data
+    assert len(payload["labels"]) == MAX_FRAMES
+    assert payload["labels"][-1] == "2026-01-01 19:59 UTC"
+    assert find(layout, "availability-dashboard-slider").max == MAX_FRAMES - 1
+
+
+def test_resilience_dashboard_shows_the_report_summary_and_table(pages, settings):
+    _, resilience = pages
+    report = resilience_report(targets=6, hours=30, names={1: XSS_NAME})
+    name = write(settings, report)
+    layout = resilience.layout(report=name)
+    assert find(layout, "resilience-dashboard-aggregated-value").children == percent_text(
+        report["summary"]["aggregated_score"]
+    )
+    for status, count in report["summary"]["targets_by_status"].items():
+        assert count_text(layout, "resilience-dashboard", status) == str(count)
+    donut = find(layout, "resilience-dashboard-donut").figure
+    assert list(donut.data[0].values) == list(report["summary"]["targets_by_status"].values())
+    payload = find(layout, "resilience-dashboard-playback").data
+    header = [
+        cell.children
+        for cell in find(layout, "resilience-dashboard-table").children[0].children.children
+    ]
+    assert header[payload["statusColumn"]] == "Status"
+    rows = payload["rows"]  # the browser fills the table body with these texts
+    assert [row[0] for row in rows][:2] == ["Target 0", XSS_NAME]
+    never = dict(zip(header, rows[-1], strict=True))
+    assert never["Actual RPO"] == "never" and never["Last successful backup"] == "—"
+    first = report["targets"]["tgt-000"]
+    assert dict(zip(header, rows[0], strict=True))["Score"] == percent_text(first["final_score"])
+
+
+def test_a_bad_report_name_gives_a_clear_error(pages):
+    availability, _ = pages
+    for name in ("../../etc/passwd", "cumulative_availability_analysis_20990101_000000.json"):
+        alert = find(availability.layout(report=name), "availability-dashboard-error")
+        assert "cannot be shown" in text_of(alert)
+
+
+def test_a_report_of_the_other_kind_is_refused_with_a_link_back(pages, settings):
+    availability, resilience = pages
+    name = write(settings, resilience_report(targets=2, hours=5))
+    layout = availability.layout(report=name)
+    assert "is a resilience report, not a availability report" in text_of(layout)
+    assert find(resilience.layout(report=name), "resilience-dashboard-aggregated-value")
+
+
+def test_a_corrupt_report_gives_a_clear_error(pages, settings):
+    availability, _ = pages
+    name = f"{REPORT_NAME_PREFIXES['availability']}_20260101_000000_0000dead.json"
+    (settings.output_dir / name).write_text('{"analysis_type": "availability", "services": 3}')
+    assert "unreadable" in text_of(
+        find(availability.layout(report=name), "availability-dashboard-error")
+    )
+
+
+def test_an_older_tool_report_plays_back_with_a_recomputed_aggregate(pages, settings):
+    availability, _ = pages
+    name = "cumulative_availability_analysis_20250904_103000.json"
+    shutil.copy(LEGACY_REPORT, settings.output_dir / name)
+    layout = availability.layout(report=name)
+    payload = find(layout, "availability-dashboard-playback").data
+    assert find(layout, "availability-dashboard-aggregated-value").children == "87.3%"
+    assert payload["aggregated"][-1] == 87.3
+    assert payload["aggregated"][0] == 100.0  # one service, no failure at the first point
+    assert payload["labels"] == ["2025-09-01 08:00 UTC", "2025-09-01 08:15 UTC"]
+
+
+def test_a_real_analysis_opens_as_the_latest_report(pages, settings):
+    availability, resilience = pages
+    for page, kind in ((availability, "availability"), (resilience, "resilience")):
+        outcome = run_analysis(parse_config({"analysis_type": kind}), settings=settings)
+        layout = page.layout()
+        assert find(layout, f"{kind}-dashboard-report-name").data == outcome.report_name
+        assert find(layout, f"{kind}-dashboard-aggregated-value").children == percent_text(
+            outcome.aggregated_score * 100
+        )
+
+
+# --- callbacks ---------------------------------------------------------------------------
+
+
+def test_base_figures_follow_the_theme(pages):
+    availability, resilience = pages
+    light, dark = availability.base_figures("light"), availability.base_figures("dark")
+    assert set(light) == {"gauge"}
+    assert light["gauge"]["layout"]["template"] != dark["gauge"]["layout"]["template"]
+    assert set(resilience.base_figures(None)) == {"gauge", "donut"}
+
+
+def test_drilldowns_show_the_chosen_item(pages, settings):
+    availability, resilience = pages
+    report = availability_report(services=3, points=12)
+    name = write(settings, report, second=1)
+    figure = availability.update_drilldown("svc-001", "dark", name)
+    points = report["services"]["svc-001"]["detailed_metrics"]
+    assert list(figure.data[0].y) == [point["score"] * 100 for point in points]
+    assert figure.layout.title.text == "Service 1"
+    with pytest.raises(PreventUpdate):
+        availability.update_drilldown("nope", "dark", name)
+    name = write(settings, resilience_report(targets=3, hours=6), second=2)
+    figure = resilience.update_drilldown("tgt-002", "light", name)
+    assert [trace.name for trace in figure.data] == ["score", "RPO compliance", "success rate"]
+
+
+def test_filters_keep_the_heatmap_rows(pages, settings):
+    _, resilience = pages
+    report = resilience_report(targets=6, hours=10)
+    name = write(settings, report, second=3)
+    targets = report["targets"].values()
+    figure = common.heatmap_figure(resilience.SPEC, ["vm"], None, "dark", name)
+    vms = [entry["display_name"] for entry in targets if entry["target_type"] == "vm"]
+    assert list(figure.layout.yaxis.ticktext) == vms
+    figure = common.heatmap_figure(resilience.SPEC, None, ["SEVERE"], "dark", name)
+    severe = [entry["display_name"] for entry in targets if entry["final_status"] == "SEVERE"]
+    assert list(figure.layout.yaxis.ticktext) == severe
+
+
+def test_downloads_are_the_stored_file_and_both_exports(pages, settings):
+    availability, _ = pages
+    name = write(
+        settings, availability_report(services=3, points=5, names={0: "=HYPERLINK(x)"}), second=4
+    )
+    sent = common.download_json(1, name)
+    assert base64.b64decode(sent["content"]) == (settings.output_dir / name).read_bytes()
+    assert sent["filename"] == name
+    summary = common.download_csv(availability.SPEC, "summary", 1, name)
+    assert summary["filename"] == name.removesuffix(".json") + "_summary.csv"
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(summary["content"]).decode())))
+    assert [row["service_id"] for row in rows] == ["svc-000", "svc-001", "svc-002"]
+    assert not rows[0]["display_name"].startswith("=")  # neutralised for spreadsheets
+    timeline = common.download_csv(availability.SPEC, "timeline", 1, name)
+    lines = base64.b64decode(timeline["content"]).decode().strip().splitlines()
+    assert len(lines) == 1 + 3 * 5
+    with pytest.raises(PreventUpdate):
+        common.download_json(1, "../secret.json")
+
+
+def test_live_mode_reruns_the_same_window_and_goes_to_the_new_report(pages, settings):
+    availability, _ = pages
+    first = run_analysis(parse_config({"analysis_type": "availability"}), settings=settings)
+    href, message = common.rerun_report(availability.SPEC, 1, first.report_name)
+    assert message == ""
+    new_name = href.split("report=")[1]
+    assert new_name != first.report_name
+    old = load_report((settings.output_dir / first.report_name).read_bytes())
+    new = load_report((settings.output_dir / new_name).read_bytes())
+    assert new["window"] == old["window"]
+    assert new["summary"] == old["summary"]
+
+
+def test_live_mode_explains_why_it_cannot_rerun(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=2, points=4)  # services unknown to the data source
+    href, message = common.rerun_report(availability.SPEC, 1, write(settings, report, second=5))
+    assert href is dash.no_update
+    assert message.startswith("Live update failed:")
+
+
+def test_config_from_report_is_a_valid_configuration_of_the_same_analysis():
+    availability = availability_report(services=3, points=4)
+    config = parse_config(common.config_from_report(availability))
+    assert config.services == list(availability["services"])
+    assert config.service_weights == availability["configuration"]["service_weights"]
+    resilience = resilience_report(targets=3, hours=7)
+    config = parse_config(common.config_from_report(resilience))
+    assert (config.hours, config.weights.rpo) == (7, 0.6)
+    assert config.target_weights == resilience["configuration"]["target_weights"]
+
+
+def test_visible_items_match_the_browser_filter():
+    report = resilience_report(targets=6, hours=4)
+    data = common.dashboard_data(
+        sys.modules["pages.resilience_dashboard"].SPEC,
+        name="r",
+        report=load_report(json.dumps(report)),
+    )
+    assert common.visible_items(data, None, None) == list(range(6))
+    assert common.visible_items(data, ["vm"], []) == [0, 3]
+    assert np.all(
+        np.array(data.types)[common.visible_items(data, ["container"], None)] == "container"
+    )
