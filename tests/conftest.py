@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 TINY_SERVICES = """service_id,display_name,service_type
 web-1,Web frontend,web_service
@@ -46,3 +51,21 @@ def tiny_source_dir(tmp_path: Path) -> Path:
     }.items():
         (directory / name).write_text(text)
     return directory
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run)")
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    """One headless Chromium for the whole session (Playwright's sync API allows one driver)."""
+    browser = playwright_instance.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()

@@ -8,7 +8,6 @@ errors and failed requests fail the test unless the test clears them on purpose.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,19 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90
 
@@ -81,8 +69,7 @@ def start_app(tmp: Path, *, extra_env: dict[str, str] | None = None) -> LiveApp:
     log_path = tmp / "app.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "metrics_dashboard.cli", "--env-file", "/nonexistent",
-             "serve"],
+            [sys.executable, "-m", "metrics_dashboard.cli", "--env-file", "/nonexistent", "serve"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log_file,
@@ -116,23 +103,6 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     app = start_app(tmp_path_factory.mktemp("live_app"))
     yield app
     stop_app(app)
-
-
-@pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Playwright]:
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run)")
-    with sync_playwright() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    yield browser
-    browser.close()
 
 
 class WatchedPage:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ import dash
 import plotly.graph_objects as go
 import pytest
 from dash import Input, Output, dcc, html
+from playwright.sync_api import Browser
 from werkzeug.serving import make_server
 
 from metrics_dashboard.auth import AuthSettings, add_user
@@ -26,16 +25,6 @@ from metrics_dashboard.server import (
 )
 from metrics_dashboard.settings import Settings, SettingsError, load_settings
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 CLIENTSIDE_SCRIPT = "function(n) { return 'client ' + (n || 0); }"
 
 
@@ -205,37 +194,34 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 
 @pytest.mark.browser
-def test_pages_render_under_the_policy_without_violations(served_app: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_pages_render_under_the_policy_without_violations(
+    served_app: str, browser: Browser
+) -> None:
+    from playwright.sync_api import expect
 
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            console: list[str] = []
-            page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-            page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
-            page.add_init_script(RECORD_VIOLATIONS)
-            response = page.goto(served_app + "/")
-            assert response is not None
-            assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+        page.add_init_script(RECORD_VIOLATIONS)
+        response = page.goto(served_app + "/")
+        assert response is not None
+        assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
 
-            for graph in ("line", "gauge", "donut", "heatmap"):
-                expect(page.locator(f"#{graph} .main-svg").first).to_be_visible()
-            expect(page.locator("#client-out")).to_have_text("client 0")
-            expect(page.locator("#server-out")).to_have_text("server 0")
-            page.click("#go")
-            expect(page.locator("#client-out")).to_have_text("client 1")
-            expect(page.locator("#server-out")).to_have_text("server 1")
-            page.locator("#line .nsewdrag").first.hover()  # hover labels use injected styles
+        for graph in ("line", "gauge", "donut", "heatmap"):
+            expect(page.locator(f"#{graph} .main-svg").first).to_be_visible()
+        expect(page.locator("#client-out")).to_have_text("client 0")
+        expect(page.locator("#server-out")).to_have_text("server 0")
+        page.click("#go")
+        expect(page.locator("#client-out")).to_have_text("client 1")
+        expect(page.locator("#server-out")).to_have_text("server 1")
+        page.locator("#line .nsewdrag").first.hover()  # hover labels use injected styles
 
-            violations = page.evaluate("window.__cspViolations")
-        finally:
-            browser.close()
+        violations = page.evaluate("window.__cspViolations")
+    finally:
+        context.close()
     assert violations == []
     problems = [line for line in console if line.startswith(("error", "pageerror", "warning"))]
     assert problems == [], json.dumps(problems, indent=1)

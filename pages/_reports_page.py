@@ -1,0 +1,41 @@
+"""What the two reports pages (/availability, /resilience) share: their layout and upload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dash import Input, Output, State, callback, html, no_update
+
+from components.reports import reports_listing_from, reports_page, save_uploaded_report
+from data_access.report_store import ReportStore
+from metrics_dashboard.context import get_settings
+
+
+def reports_layout(kind: str) -> html.Div:
+    store = ReportStore(get_settings().output_dir)
+    return reports_page(kind=kind, listing=reports_listing_from(store=store, kind=kind))
+
+
+def register_upload_callback(kind: str) -> Callable[[str | None, str | None], tuple[object, ...]]:
+    """The upload box of the ``kind`` reports page: validate and keep the file, or say why not."""
+
+    @callback(
+        Output(f"{kind}-upload-result", "children"),
+        Output(f"{kind}-reports", "children"),
+        # Cleared after each upload so that choosing the same file again is seen as a new upload.
+        Output(f"{kind}-upload", "contents"),
+        Input(f"{kind}-upload", "contents"),
+        State(f"{kind}-upload", "filename"),
+        prevent_initial_call=True,
+    )
+    def upload_report(contents: str | None, filename: str | None) -> tuple[object, object, object]:
+        """Validate and keep an uploaded report; a refused file changes nothing else."""
+        if not contents:
+            return no_update, no_update, no_update
+        store = ReportStore(get_settings().output_dir)
+        alert, listing = save_uploaded_report(
+            store=store, page_kind=kind, contents=contents, filename=filename
+        )
+        return alert, no_update if listing is None else listing, None
+
+    return upload_report
