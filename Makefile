@@ -36,6 +36,8 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_load.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_analyze.py
+	$(BIN)/python benchmarks/bench_playback.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

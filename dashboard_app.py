@@ -8,6 +8,7 @@ live in ``pages/`` and register themselves; every asset is served locally (no CD
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import dash
@@ -17,7 +18,8 @@ from dash import ClientsideFunction, Input, Output, State, dcc, html
 from components.layout import navbar
 from metrics_dashboard import jobs
 from metrics_dashboard.context import set_settings
-from metrics_dashboard.settings import Settings, load_settings
+from metrics_dashboard.server import install_server_features
+from metrics_dashboard.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 THEME_SCRIPT = "theme.js"
@@ -61,6 +63,8 @@ def create_app(settings: Settings) -> dash.Dash:
         # Page components exist only while their page is shown.
         suppress_callback_exceptions=True,
         background_callback_manager=jobs.background_manager(settings),
+        # gzip/brotli responses (flask-compress): callback and layout JSON shrink several-fold.
+        compress=True,
         title="Metrics Dashboard",
         update_title=None,
         include_pages_meta=False,
@@ -71,6 +75,7 @@ def create_app(settings: Settings) -> dash.Dash:
     app.server.secret_key = settings.secret_key
     app.layout = shell_layout()
     _register_theme_callbacks(app)
+    install_server_features(app, settings)
     return app
 
 
@@ -103,14 +108,12 @@ def _register_theme_callbacks(app: dash.Dash) -> None:
     )
 
 
-def main() -> None:
-    """Serve like ``metrics-dashboard serve`` with settings from the environment and ``.env``."""
-    from metrics_dashboard.logging_setup import configure_logging
+def main() -> int:
+    """``python dashboard_app.py``: the same as ``metrics-dashboard serve``."""
+    from metrics_dashboard.cli import main as cli_main
 
-    settings = load_settings()
-    configure_logging(settings)
-    create_app(settings).run(host=settings.host, port=settings.port, debug=settings.debug)
+    return cli_main(["serve", *sys.argv[1:]])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

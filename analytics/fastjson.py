@@ -17,7 +17,8 @@ are reused: on this machine touching fresh memory costs about as much as formatt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Protocol
@@ -205,27 +206,56 @@ def render_document(skeleton: Any, tables: Sequence[RowTable]) -> bytes:
     The slots, in document order, take the groups of ``tables[0]`` in order, then those of
     ``tables[1]``, and so on; their count must match. Only the skeleton (a few objects per
     group) is built as Python objects.
+
+    Each chunk of rows is appended to the document as soon as it is rendered, so the rows'
+    text exists once, in the returned bytes: no whole-document intermediate copy.
     """
     parts = orjson.dumps(skeleton).split(b"\0")
     expected = sum(table.groups for table in tables)
     if len(parts) - 1 != expected:
         raise ValueError(f"render_document: {len(parts) - 1} array slots for {expected} groups")
-    pieces: list[bytes | memoryview] = [parts[0]]
-    slot = 1
+    # A BytesIO grows in place (realloc) and getvalue() hands over its buffer without a copy.
+    document = io.BytesIO()
+    document.write(parts[0])
+    slots = iter(parts[1:])
     for table in tables:
-        text, group_ends = render_rows(table)
-        view = memoryview(text)
+        bounds = np.asarray(table.group_bounds, dtype=np.int64).tolist()
         cut = len(table.separator)  # the separator after a group's last row is not wanted
-        for start, end in zip(group_ends[:-1].tolist(), group_ends[1:].tolist(), strict=True):
-            pieces.append(view[start : max(end - cut, start)])
-            pieces.append(parts[slot])
-            slot += 1
-    return b"".join(pieces)
+        group = 0  # the next group to close
+        for first_row, text, row_ends in _row_chunks(table):
+            stop_row = first_row + len(row_ends)
+            written = 0  # how much of this chunk's text is in the document
+            while group < table.groups and bounds[group + 1] <= stop_row:
+                if bounds[group + 1] > bounds[group]:  # its last row is in this chunk
+                    end = int(row_ends[bounds[group + 1] - first_row - 1])
+                    document.write(text[written : end - cut])
+                    written = end
+                document.write(next(slots))
+                group += 1
+            document.write(text[written:])
+        for _ in range(group, table.groups):  # groups without rows after the last row
+            document.write(next(slots))
+    return document.getvalue()
 
 
 def render_rows(table: RowTable) -> tuple[np.ndarray, np.ndarray]:
     """The text of all rows of ``table`` (each followed by its separator), as a uint8 array,
     and the byte offset where each group ends (``k + 1`` offsets, first 0)."""
+    text = io.BytesIO()
+    row_ends = np.zeros(table.rows + 1, dtype=np.int64)
+    for first_row, chunk, chunk_row_ends in _row_chunks(table):
+        row_ends[first_row + 1 : first_row + 1 + len(chunk_row_ends)] = chunk_row_ends + text.tell()
+        text.write(chunk)
+    return (
+        np.frombuffer(text.getvalue(), dtype=np.uint8),
+        row_ends[np.asarray(table.group_bounds, dtype=np.int64)],
+    )
+
+
+def _row_chunks(table: RowTable) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """The rows of ``table``, :data:`CHUNK_ROWS` at a time: the chunk's first row, the text of
+    its rows back to back (each followed by the separator; valid until the next chunk), and
+    the offset in that text where each of its rows ends."""
     pieces = [
         np.frombuffer(piece, dtype=np.uint8) if isinstance(piece, bytes) else piece
         for piece in [*table.pieces, table.separator]
@@ -233,11 +263,7 @@ def render_rows(table: RowTable) -> tuple[np.ndarray, np.ndarray]:
     literal_width = sum(len(piece) for piece in pieces if isinstance(piece, np.ndarray))
     bound = literal_width + sum(p.max_width for p in pieces if not isinstance(p, np.ndarray))
     rows = table.rows
-    # An upper bound: np.empty does not fault pages in, only what is written gets touched.
-    text = np.empty(rows * bound, dtype=np.uint8)
     scratch = np.empty(min(rows, CHUNK_ROWS) * bound, dtype=np.uint8)
-    row_ends = np.zeros(rows + 1, dtype=np.int64)
-    used = 0
     for start in range(0, rows, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, rows)
         blocks = []
@@ -256,12 +282,7 @@ def render_rows(table: RowTable) -> tuple[np.ndarray, np.ndarray]:
             chunk[:, column : column + block.shape[-1]] = block
             column += block.shape[-1]
         flat = chunk.ravel()
-        joined = flat[flat != 0]  # drop the padding: the rows' texts, back to back
-        text[used : used + len(joined)] = joined
-        np.cumsum(lengths, out=row_ends[start + 1 : stop + 1])
-        row_ends[start + 1 : stop + 1] += used
-        used += len(joined)
-    return text[:used], row_ends[np.asarray(table.group_bounds, dtype=np.int64)]
+        yield start, flat[flat != 0], np.cumsum(lengths)  # without the padding
 
 
 def iso_utc(value: Any) -> str | None:

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
+from analytics.availability import timestamp_nanoseconds
 from analytics.config import describe_validation_error
 from analytics.fastjson import (
     ARRAY_SLOT,
@@ -104,9 +105,9 @@ def build_availability_report(
             b'{"timestamp":"',
             TimestampColumn(_nanoseconds(timeline["timestamp"])[positions]),
             b'","cumulative_failures":',
-            NumberColumn(timeline["cumulative_failures"].to_numpy(dtype=np.int64)[positions]),
+            NumberColumn(_picked(timeline["cumulative_failures"], positions, np.int64)),
             b',"score":',
-            NumberColumn(timeline["score"].to_numpy(dtype=np.float64)[positions]),
+            NumberColumn(_picked(timeline["score"], positions, np.float64)),
             b',"status_type":',
             LookupColumn(
                 _codes(timeline["status"], AVAILABILITY_STATUSES, "status")[positions],
@@ -189,7 +190,7 @@ def build_resilience_report(
     )
 
     def numbers(field: str) -> NumberColumn:
-        return NumberColumn(timeline[field].to_numpy(dtype=np.float64)[positions])
+        return NumberColumn(_picked(timeline[field], positions, np.float64))
 
     points = RowTable(
         [
@@ -274,11 +275,18 @@ def thinned_positions(group_bounds: np.ndarray, limit: int) -> tuple[np.ndarray,
     sizes = np.diff(bounds)
     kept = np.minimum(sizes, limit)
     new_bounds = np.concatenate(([0], np.cumsum(kept)))
-    group = np.repeat(np.arange(len(sizes)), kept)
-    bucket = np.arange(new_bounds[-1], dtype=np.int64) - new_bounds[group]
-    # For a group kept whole kept == size, and this reduces to `bucket` itself.
-    within = (bucket + 1) * sizes[group] // kept[group] - 1
-    return bounds[group] + within, new_bounds
+
+    def per_kept_row(per_group: np.ndarray) -> np.ndarray:
+        return np.repeat(per_group, kept)
+
+    # Computed in place, one per-row temporary at a time (a million rows: 8 MB each), as
+    # first row + (bucket + 1) * size // kept - 1; for a group kept whole that is its rows.
+    positions = np.arange(1, new_bounds[-1] + 1, dtype=np.int64)
+    positions -= per_kept_row(new_bounds[:-1])  # bucket + 1
+    positions *= per_kept_row(sizes)
+    positions //= per_kept_row(kept)
+    positions += per_kept_row(bounds[:-1] - 1)
+    return positions, new_bounds
 
 
 def analysis_dates(start: pd.Timestamp | datetime, end: pd.Timestamp | datetime) -> list[str]:
@@ -910,11 +918,14 @@ def _labels(params: pd.DataFrame, index: pd.Index, columns: tuple[str, ...]) -> 
 def _group_bounds(ids_column: pd.Series, ids: list[str]) -> np.ndarray:
     """Row offsets delimiting each id's rows in a timeline that lists ids in ``ids`` order."""
     codes = _positions_in(ids_column, ids)
-    if (codes < 0).any():
+    # min() and a comparison of neighbours, not (codes < 0) or np.diff: on ten million rows
+    # every temporary array costs more than the arithmetic.
+    if codes.min(initial=0) < 0:
         raise ValueError("the timeline has rows for ids that are not in the result")
-    if (np.diff(codes) < 0).any():
+    if (codes[1:] < codes[:-1]).any():
         raise ValueError("the timeline must be sorted by id in result order, then by time")
-    return np.searchsorted(codes, np.arange(len(ids) + 1), side="left")
+    # Needles in the codes' dtype (which holds len(ids)): wider ones would convert every code.
+    return np.searchsorted(codes, np.arange(len(ids) + 1, dtype=codes.dtype), side="left")
 
 
 def _aggregated_table(aggregated: pd.DataFrame, limit: int) -> RowTable:
@@ -932,10 +943,15 @@ def _aggregated_table(aggregated: pd.DataFrame, limit: int) -> RowTable:
 
 
 def _nanoseconds(timestamps: pd.Series) -> np.ndarray:
-    """Nanoseconds since the epoch (UTC) of a datetime column; naive values are UTC."""
-    dt = timestamps.dt
-    utc = dt.tz_localize("UTC") if dt.tz is None else dt.tz_convert("UTC")
-    return utc.dt.as_unit("ns").array.asi8
+    """Nanoseconds since the epoch (UTC) of a datetime column; naive values are UTC. No copy
+    when the column is in nanoseconds."""
+    return timestamp_nanoseconds(timestamps, "timestamp")
+
+
+def _picked(column: pd.Series, positions: np.ndarray, dtype: type) -> np.ndarray:
+    """The values of ``column`` at ``positions`` as ``dtype``: picked before any conversion, so
+    only the kept timeline points are converted."""
+    return column.array[positions].to_numpy(dtype=dtype)
 
 
 def _iso_texts(timestamps: pd.Series) -> list[str | None]:
@@ -953,10 +969,13 @@ def _iso_texts(timestamps: pd.Series) -> list[str | None]:
 
 def _positions_in(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
     """Per value, its position in ``levels`` (-1 when absent), without per-value Python work:
-    for a categorical column only its categories are looked up."""
+    for a categorical column only its categories are looked up, and when they are ``levels``
+    the codes themselves (a read-only view, no copy) are the answer."""
     index = pd.Index(list(levels))
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
+        codes = values.array.codes
+        if values.cat.categories.equals(index):
+            return codes
         per_category = np.append(index.get_indexer(values.cat.categories), -1)
         return per_category[codes]  # code -1 (missing) picks the appended -1
     return index.get_indexer(values)
@@ -964,7 +983,7 @@ def _positions_in(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
 
 def _codes(column: pd.Series, levels: tuple[str, ...], name: str) -> np.ndarray:
     codes = _positions_in(column, levels)
-    if (codes < 0).any():
+    if codes.min(initial=0) < 0:
         raise ValueError(f"{name} holds values outside {levels}")
     return codes
 

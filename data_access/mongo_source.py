@@ -28,7 +28,13 @@ import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, InvalidName, OperationFailure, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    InvalidName,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from data_access.base import (
     DataExtent,
@@ -313,23 +319,37 @@ def connect(
     database: str,
     *,
     server_selection_timeout_ms: int = 3000,
-    socket_timeout_ms: int = 120_000,
+    socket_timeout_ms: int = 10_000,
 ) -> Database:
-    """A database handle with short timeouts; nothing is contacted until the first query."""
+    """A database handle with short timeouts; nothing is contacted until the first query.
+
+    A query that gets no answer within ``socketTimeoutMS`` fails (after the driver's one
+    automatic retry of reads). Timeouts written in the connection string
+    (``?socketTimeoutMS=...``) win over these defaults, so an operator whose aggregations
+    legitimately take longer can say so there.
+    """
+    defaults = {
+        "serverSelectionTimeoutMS": server_selection_timeout_ms,
+        "connectTimeoutMS": server_selection_timeout_ms,
+        "socketTimeoutMS": socket_timeout_ms,
+    }
+    in_uri = _uri_option_names(uri)
+    options = {name: value for name, value in defaults.items() if name.lower() not in in_uri}
     try:
         client: MongoClient = MongoClient(
-            uri,
-            serverSelectionTimeoutMS=server_selection_timeout_ms,
-            connectTimeoutMS=server_selection_timeout_ms,
-            socketTimeoutMS=socket_timeout_ms,
-            tz_aware=True,
-            appname="metrics-dashboard",
+            uri, tz_aware=True, appname="metrics-dashboard", **options
         )
         return client[database]
     except (PyMongoError, InvalidName, ValueError, TypeError) as error:
         raise DataSourceError(
             f"cannot use MongoDB connection string {redacted(uri)} with database {database!r}: {error}"
         ) from error
+
+
+def _uri_option_names(uri: str) -> set[str]:
+    """The lower-cased names of the options in a connection string's query part."""
+    query = uri.partition("?")[2]
+    return {pair.partition("=")[0].strip().lower() for pair in query.split("&") if pair}
 
 
 def with_retry(
@@ -343,6 +363,11 @@ def with_retry(
             return operation()
         except ConnectionFailure as error:
             last_error = error
+            if error.timeout and not isinstance(error, ServerSelectionTimeoutError):
+                # The server took the query and did not answer in time: asking again would
+                # double the wait for the same outcome.
+                attempts = attempt
+                break
             logger.warning(
                 "MongoDB %s: %s failed (attempt %d of %d): %s",
                 where,

@@ -286,6 +286,11 @@ def _summarize_file(path: Path, size: int) -> ReportSummary | str:
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_BYTES)
+            # The header alone would make a cut-off copy look whole: check its end too.
+            handle.seek(max(size - 64, 0))
+            if not handle.read().rstrip().endswith(b"}"):
+                return "unreadable: the file is truncated (it does not end the JSON document)"
+            handle.seek(len(head))
             summary = summarize_report(head, partial=True)
             if summary is None:
                 if size > FULL_READ_LIMIT:

@@ -21,7 +21,6 @@ from pathlib import Path
 from data_access.base import DataSource, DataSourceError, Progress
 from data_access.demo import generate_demo_frames, write_demo_files
 from data_access.files_source import TABLES, FilesSource
-from data_access.mongo_source import MongoSource, load_mapping
 
 ACCEPTED_FORMS = (
     "'demo' (the embedded demo data), the path of a directory holding services, metrics, "
@@ -56,6 +55,9 @@ def open_source(
     text = spec.strip()
     statuses = (tuple(sorted(failure_statuses)), tuple(sorted(success_statuses)))
     if text.startswith(MONGODB_SCHEMES):
+        # Imported here: pymongo takes a noticeable part of a files-only process's start-up.
+        from data_access.mongo_source import MongoSource, load_mapping
+
         # The pid is part of the key: a MongoClient must not be shared across a fork.
         key = ("mongodb", os.getpid(), text, mongodb_database, _file_stamp(mapping_path), statuses)
         return _cached(

@@ -4,7 +4,7 @@ Exit statuses: 0 done; 2 invalid configuration, settings or input; 3 data source
 4 the report could not be written. A user mistake prints one line on standard error, never a
 traceback. ``analyze`` prints the JSON report's path as the last line of standard output.
 
-The ``analyze`` path never imports Dash: only ``serve`` loads the web app.
+The ``analyze`` path never imports Dash: only ``serve`` and ``worker`` load the web app.
 """
 
 from __future__ import annotations
@@ -54,6 +54,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--source", help="data source: demo, a directory, or a mongodb:// URI")
     serve.add_argument("--output-dir", type=Path, help="where reports are kept (env OUTPUT_DIR)")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="gunicorn web worker processes (default 1); --debug uses Flask's dev server instead",
+    )
+
+    worker = commands.add_parser(
+        "worker", help="run a Celery worker for background analyses (needs REDIS_URL)"
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        help="analyses run at once, one process each (default: the number of CPUs)",
+    )
+
+    add_user = commands.add_parser(
+        "add-user", help="add a user (or change a password) in the basic-auth users file"
+    )
+    add_user.add_argument("user", help="user name")
+    add_user.add_argument(
+        "--users-file", type=Path, help="users file (default AUTH_USERS_FILE); created if missing"
+    )
 
     demo = commands.add_parser("demo-data", help="write the demo data set to files or MongoDB")
     where = demo.add_mutually_exclusive_group(required=True)
@@ -85,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": _serve,
+        "worker": _worker,
+        "add-user": _add_user,
         "demo-data": _demo_data,
         "init-db": _init_db,
         "analyze": _analyze,
@@ -120,12 +145,70 @@ def _serve(args: argparse.Namespace) -> int:
         data_source=args.source,
         output_dir=args.output_dir,
     )
-    from dashboard_app import create_app
+    _check_authentication(settings)
+    log.info(
+        "serving on http://%s:%d (data source: %s, %s)",
+        settings.host,
+        settings.port,
+        settings.redacted()["data_source"],
+        "Flask dev server, debug" if settings.debug else f"gunicorn, {args.workers} worker(s)",
+    )
+    if settings.debug:
+        # Hot reload and the in-browser debugger need Flask's single-process dev server.
+        if args.workers > 1:
+            raise CliError("--workers needs production mode: drop --debug", EXIT_INVALID)
+        from dashboard_app import create_app
 
-    app = create_app(settings)
-    log.info("serving on http://%s:%d (data source: %s)", settings.host, settings.port,
-             settings.redacted()["data_source"])
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+        create_app(settings).run(host=settings.host, port=settings.port, debug=True)
+        return EXIT_OK
+    from metrics_dashboard.wsgi import WebServer
+
+    WebServer(settings, workers=args.workers).run()
+    return EXIT_OK
+
+
+def _check_authentication(settings: Any) -> None:
+    """Read the users file now: a problem with it is one line here, not a worker boot failure."""
+    from metrics_dashboard.auth import AuthSettings, build_authenticator
+    from metrics_dashboard.settings import SettingsError
+
+    try:
+        build_authenticator(AuthSettings.from_settings(settings))
+    except SettingsError as error:
+        raise CliError(str(error), EXIT_INVALID) from None
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    from metrics_dashboard.auth import add_user, check_user_name, prompt_password
+    from metrics_dashboard.settings import SettingsError
+
+    settings = _settings(args)
+    users_file = args.users_file or settings.auth_users_file
+    if users_file is None:
+        raise CliError("no users file: pass --users-file or set AUTH_USERS_FILE", EXIT_INVALID)
+    try:
+        check_user_name(args.user)
+        created = add_user(users_file, args.user, prompt_password())
+    except SettingsError as error:
+        raise CliError(str(error), EXIT_INVALID) from None
+    except OSError as error:
+        raise CliError(
+            f"cannot write {users_file}: {error.strerror or error}", EXIT_OUTPUT
+        ) from None
+    print(f"{'added' if created else 'changed the password of'} {args.user} in {users_file}")
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.redis_url:
+        raise CliError(
+            "REDIS_URL is not set: the Celery worker takes its jobs from Redis", EXIT_INVALID
+        )
+    from metrics_dashboard.jobs import run_celery_worker
+
+    log.info("Celery worker on %s", settings.redacted()["redis_url"])
+    run_celery_worker(settings, concurrency=args.concurrency)
     return EXIT_OK
 
 
@@ -227,15 +310,16 @@ def _config_document(args: argparse.Namespace) -> dict[str, Any]:
         try:
             text = args.config.read_text(encoding="utf-8")
         except OSError as error:
-            raise CliError(f"cannot read --config {args.config}: {error.strerror}", EXIT_INVALID)
+            raise CliError(
+                f"cannot read --config {args.config}: {error.strerror}", EXIT_INVALID
+            ) from None
         try:
             document = parse_config(text).model_dump(mode="json", exclude_none=True)
         except ConfigError as error:
             raise CliError(f"{args.config}: {error}", EXIT_INVALID) from None
         if document["analysis_type"] != args.kind:
             raise CliError(
-                f"{args.config} configures a {document['analysis_type']} analysis, "
-                f"not {args.kind}",
+                f"{args.config} configures a {document['analysis_type']} analysis, not {args.kind}",
                 EXIT_INVALID,
             )
     flags = {"start": args.start, "end": args.end, "hours": args.hours}
@@ -245,6 +329,16 @@ def _config_document(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError("--hours applies to resilience; use --start and --end", EXIT_INVALID)
     document.update({key: value for key, value in flags.items() if value is not None})
     return document
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
 
 
 def _status_for(error: Exception) -> int:

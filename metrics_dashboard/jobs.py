@@ -12,8 +12,12 @@ progress reporting, the ``MAX_ANALYSIS_TIMEOUT`` time limit and error messages a
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import signal
+import socket
+import stat
 import threading
 import time
 import uuid
@@ -26,6 +30,8 @@ from analytics.config import ConfigError, parse_config
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStoreError
 from metrics_dashboard import runner
+from metrics_dashboard.logging_setup import job_log_context
+from metrics_dashboard.observability import ANALYSIS_KINDS, record_analysis
 from metrics_dashboard.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,15 +82,126 @@ def background_manager(settings: Settings) -> Any:
         return CeleryManager(celery_app(settings))
 
     import diskcache
-    from dash import DiskcacheManager
 
     settings.jobs_cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(settings.jobs_cache_dir)))
+    return _job_process_manager(diskcache.Cache(str(settings.jobs_cache_dir)))
 
 
+# How often a web worker reaps its finished job processes (s); a zombie costs only a pid entry.
+REAP_INTERVAL_S = 0.5
+_reaper_lock = threading.Lock()
+_reaper: threading.Thread | None = None
+
+
+def _job_process_manager(cache: Any) -> Any:
+    """Dash's DiskcacheManager, fixed for a production server with several web workers.
+
+    * A job is a fork of the web worker and inherits its sockets: the listening one and every
+      open connection. A kept-alive browser connection that the server then closes stays open
+      through the job's copy, so the browser's next request on it (a Cancel, typically) is
+      never read until the job ends. The job releases those sockets first thing.
+    * Dash reaps a job (waits for it) only in the process that handles its last poll or its
+      cancel. That request may reach another worker, which can kill the job but not reap it:
+      it would stay a zombie until its own worker started another job, and the other worker
+      would wait a full second for it. Each worker reaps its own jobs in the background, and a
+      job that already ended is not waited for.
+    """
+    import psutil
+    from dash import DiskcacheManager
+
+    class JobProcessManager(DiskcacheManager):
+        def make_job_fn(self, fn: Any, progress: Any, key: Any = None) -> Any:
+            job_fn = super().make_job_fn(fn, progress, key)
+
+            def job_in_its_own_process(*args: Any) -> Any:
+                release_inherited_connections()
+                return job_fn(*args)
+
+            return job_in_its_own_process
+
+        def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
+            pid = super().call_job_fn(key, job_fn, args, context)
+            _ensure_reaper()
+            return pid
+
+        def terminate_job(self, job: Any) -> None:
+            if job is None:
+                return
+            try:
+                if psutil.Process(int(job)).status() == psutil.STATUS_ZOMBIE:
+                    return  # ended already: its own worker reaps it
+            except psutil.NoSuchProcess:
+                return
+            super().terminate_job(job)
+
+    return JobProcessManager(cache)
+
+
+def release_inherited_connections() -> None:
+    """In a forked child: let go of every TCP socket inherited from the parent.
+
+    Each such descriptor is pointed at /dev/null rather than closed, so that its number stays
+    taken: a socket object inherited from the parent that is closed later (by the garbage
+    collector) then closes /dev/null, not a file this process opened since.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            descriptor = int(name)
+            if descriptor == devnull or not _is_tcp_socket(descriptor):
+                continue
+            os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
+def _is_tcp_socket(descriptor: int) -> bool:
+    try:
+        if not stat.S_ISSOCK(os.fstat(descriptor).st_mode):
+            return False
+        probe = socket.socket(fileno=descriptor)
+    except OSError:
+        return False
+    try:
+        return (
+            probe.family in (socket.AF_INET, socket.AF_INET6) and probe.type == socket.SOCK_STREAM
+        )
+    finally:
+        probe.detach()  # inspect only: the descriptor stays open
+
+
+def _ensure_reaper() -> None:
+    """Start this process's reaper thread unless it is running (call after starting a job)."""
+    global _reaper
+    with _reaper_lock:
+        if _reaper is None:
+            _reaper = threading.Thread(target=_reap_jobs, name="job-reaper", daemon=True)
+            _reaper.start()
+
+
+def _reap_jobs() -> None:
+    """Reap ended jobs until none is left; the check and the exit happen under the lock so that
+    a job started meanwhile either is seen here or starts a new reaper."""
+    global _reaper
+    from multiprocess import active_children  # the process library Dash starts jobs with
+
+    while True:
+        time.sleep(REAP_INTERVAL_S)
+        with _reaper_lock:
+            # active_children() also waits, without blocking, for the children that ended.
+            if not active_children():
+                _reaper = None
+                return
+
+
+@functools.cache
 def celery_app(settings: Settings) -> Any:
     """The Celery application the web process and the workers share (broker and results in
-    Redis). Celery's own time limits back up the in-job limit of :func:`run_analysis_job`."""
+    Redis). Celery's own time limits back up the in-job limit of :func:`run_analysis_job`.
+
+    One instance per settings: Dash registers the background callbacks as tasks of the instance
+    its manager holds, and :func:`run_celery_worker` must run that very instance.
+    """
     from celery import Celery
 
     app = Celery("metrics_dashboard", broker=settings.redis_url, backend=settings.redis_url)
@@ -94,6 +211,21 @@ def celery_app(settings: Settings) -> Any:
         broker_connection_retry_on_startup=True,
     )
     return app
+
+
+def run_celery_worker(settings: Settings, *, concurrency: int | None = None) -> None:
+    """Run a Celery worker (prefork pool) for the app's background analyses until stopped.
+
+    Building the app registers every background callback as a task of :func:`celery_app`;
+    the pool's processes fork from here with the app (and its settings) already in place.
+    """
+    from dashboard_app import create_app
+
+    create_app(settings)
+    argv = ["worker", "--pool=prefork", f"--loglevel={settings.log_level}"]
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    celery_app(settings).worker_main(argv)
 
 
 def run_analysis_job(
@@ -118,30 +250,46 @@ def run_analysis_job(
             raise AnalysisTimeout
         set_progress(progress_value(stage=stage, fraction=fraction))
 
+    started = time.monotonic()
+    with job_log_context(job_token):
+        result, outcome_label = _attempt(config_data, settings, progress, kind, limit, job_token)
+    if kind in ANALYSIS_KINDS:
+        record_analysis(kind, time.monotonic() - started, outcome_label)
+    return result
+
+
+def _attempt(
+    config_data: Mapping[str, Any],
+    settings: Settings,
+    progress: runner.ProgressCallback,
+    kind: str,
+    limit: int,
+    job_token: str,
+) -> tuple[JobOutcome, str]:
+    """The job's outcome for the page and its label for the analysis metrics."""
     try:
         config = parse_config(dict(config_data))
         with time_limit(limit):
             outcome = runner.run_analysis(config, settings=settings, progress=progress)
     except ConfigError as error:
-        return JobOutcome(kind=kind, error=f"Invalid configuration: {error}")
+        return JobOutcome(kind=kind, error=f"Invalid configuration: {error}"), "invalid_config"
     except DataSourceError as error:
-        return JobOutcome(kind=kind, error=f"Data source problem: {error}")
+        return JobOutcome(kind=kind, error=f"Data source problem: {error}"), "data_source_error"
     except ReportStoreError as error:
-        return JobOutcome(kind=kind, error=f"The report could not be written: {error}")
+        message = f"The report could not be written: {error}"
+        return JobOutcome(kind=kind, error=message), "output_error"
     except AnalysisTimeout:
-        return JobOutcome(
-            kind=kind,
-            error=(
-                f"The analysis took longer than the {limit} s limit (MAX_ANALYSIS_TIMEOUT) and "
-                "was stopped; no report was written. Try a shorter window or fewer items."
-            ),
+        message = (
+            f"The analysis took longer than the {limit} s limit (MAX_ANALYSIS_TIMEOUT) and "
+            "was stopped; no report was written. Try a shorter window or fewer items."
         )
+        return JobOutcome(kind=kind, error=message), "timeout"
     except Exception:
         log.exception("analysis job failed kind=%s job=%s", kind, job_token)
-        return JobOutcome(
-            kind=kind,
-            error=f"Unexpected error: the analysis failed (details in the server log, job {job_token}).",
+        message = (
+            f"Unexpected error: the analysis failed (details in the server log, job {job_token})."
         )
+        return JobOutcome(kind=kind, error=message), "error"
     log.info(
         "analysis job done kind=%s job=%s report=%s seconds=%.3f",
         kind,
@@ -149,12 +297,13 @@ def run_analysis_job(
         outcome.report_name,
         outcome.seconds,
     )
-    return JobOutcome(
+    result = JobOutcome(
         kind=outcome.kind,
         report_name=outcome.report_name,
         aggregated_score=outcome.aggregated_score * 100,
         seconds=outcome.seconds,
     )
+    return result, "success"
 
 
 def progress_value(*, stage: str, fraction: float) -> tuple[int, str]:

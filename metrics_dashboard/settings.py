@@ -189,7 +189,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any], str | None]] = {
     "LOG_LEVEL": ("log_level", _choice_parser(_LOG_LEVELS, upper=True), "INFO"),
     "LOG_FILE": ("log_file", _optional_path, ""),
     "MAX_ANALYSIS_TIMEOUT": ("max_analysis_timeout", _int_parser(1, 86_400), "300"),
-    "DASHBOARD_UPDATE_INTERVAL": ("dashboard_update_interval", _int_parser(1_000, 86_400_000), "60000"),
+    "DASHBOARD_UPDATE_INTERVAL": (
+        "dashboard_update_interval",
+        _int_parser(1_000, 86_400_000),
+        "60000",
+    ),
     "OUTPUT_DIR": ("output_dir", _path, "./output"),
     "CACHE_DIR": ("cache_dir", _path, None),
     "CONFIG_DIR": ("config_dir", _path, str(PROJECT_ROOT / "configs")),

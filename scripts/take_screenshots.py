@@ -30,9 +30,22 @@ def main() -> None:
         try:
             for kind in ("availability", "resilience"):
                 subprocess.run(
-                    [sys.executable, "-m", "metrics_dashboard.cli", "--env-file", "/nonexistent",
-                     "analyze", kind, "--source", "demo", "--out", str(app.output_dir)],
-                    cwd=PROJECT_ROOT, check=True, capture_output=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "metrics_dashboard.cli",
+                        "--env-file",
+                        "/nonexistent",
+                        "analyze",
+                        kind,
+                        "--source",
+                        "demo",
+                        "--out",
+                        str(app.output_dir),
+                    ],
+                    cwd=PROJECT_ROOT,
+                    check=True,
+                    capture_output=True,
                     env={"CACHE_DIR": str(app.cache_dir), "PATH": "/usr/bin:/bin"},
                 )
             with sync_playwright() as playwright:

@@ -33,16 +33,29 @@ def cli(*args: str, tmp_path: Path, env: dict[str, str] | None = None, timeout: 
     )
 
 
-def test_analyze_availability_writes_the_report_and_csvs(tiny_source_dir: Path, tmp_path: Path) -> None:
+def test_analyze_availability_writes_the_report_and_csvs(
+    tiny_source_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "reports"
     result = cli(
-        "analyze", "availability", "--source", str(tiny_source_dir),
-        "--start", "2026-01-01T00:00:00Z", "--end", "2026-01-02T00:00:00Z",
-        "--out", str(out), "--csv", tmp_path=tmp_path,
+        "analyze",
+        "availability",
+        "--source",
+        str(tiny_source_dir),
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--end",
+        "2026-01-02T00:00:00Z",
+        "--out",
+        str(out),
+        "--csv",
+        tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     report_path = Path(result.stdout.strip().splitlines()[-1])
-    assert report_path.parent == out and report_path.name.startswith("cumulative_availability_analysis_")
+    assert report_path.parent == out and report_path.name.startswith(
+        "cumulative_availability_analysis_"
+    )
     report = json.loads(report_path.read_text())
     services = report["services"]
     assert services["web-1"]["final_score"] == pytest.approx(90.0)
@@ -51,7 +64,12 @@ def test_analyze_availability_writes_the_report_and_csvs(tiny_source_dir: Path, 
     assert services["lonely"]["final_status"] == "NO_DATA"
     assert services["lonely"]["final_score"] is None
     assert report["summary"]["aggregated_score"] == pytest.approx((0.9 + 1 - 1 / 6) / 2 * 100)
-    assert report["summary"]["services_by_status"] == {"GOOD": 2, "ATTENZIONE": 0, "CRITICAL": 0, "NO_DATA": 1}
+    assert report["summary"]["services_by_status"] == {
+        "GOOD": 2,
+        "ATTENZIONE": 0,
+        "CRITICAL": 0,
+        "NO_DATA": 1,
+    }
     stem = report_path.with_suffix("").name
     summary = (out / f"{stem}_summary.csv").read_text().splitlines()
     timeline = (out / f"{stem}_timeline.csv").read_text().splitlines()
@@ -64,12 +82,25 @@ def test_analyze_availability_writes_the_report_and_csvs(tiny_source_dir: Path, 
 
 def test_analyze_resilience_from_a_config_file(tiny_source_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "resilience.json"
-    config.write_text(json.dumps({
-        "analysis_type": "resilience", "start": "2026-01-01T00:00:00Z", "hours": 24,
-        "weights": {"rpo": 0.6, "success": 0.4},
-    }))
-    result = cli("analyze", "resilience", "--source", str(tiny_source_dir), "--config", str(config),
-                 tmp_path=tmp_path)
+    config.write_text(
+        json.dumps(
+            {
+                "analysis_type": "resilience",
+                "start": "2026-01-01T00:00:00Z",
+                "hours": 24,
+                "weights": {"rpo": 0.6, "success": 0.4},
+            }
+        )
+    )
+    result = cli(
+        "analyze",
+        "resilience",
+        "--source",
+        str(tiny_source_dir),
+        "--config",
+        str(config),
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
     targets = report["targets"]
@@ -88,22 +119,35 @@ def test_analyze_resilience_from_a_config_file(tiny_source_dir: Path, tmp_path: 
     [
         (["--start", "yesterday"], None, "start"),
         (["--hours", "5"], None, "--hours applies to resilience"),
-        ([], {"analysis_type": "availability", "service_error_budgets": {"web-1": 0}},
-         "service_error_budgets.web-1: 0 is out of range (allowed 1 to 50)"),
+        (
+            [],
+            {"analysis_type": "availability", "service_error_budgets": {"web-1": 0}},
+            "service_error_budgets.web-1: 0 is out of range (allowed 1 to 50)",
+        ),
         ([], {"analysis_type": "availability", "colour": "blue"}, "colour"),
         ([], {"analysis_type": "availability", "services": ["nope"]}, "nope"),
         ([], {"analysis_type": "resilience"}, "resilience analysis, not availability"),
         ([], "{not json", "config"),
     ],
 )
-def test_invalid_input_exits_2_with_one_line(tiny_source_dir: Path, tmp_path: Path, args, config, message) -> None:
+def test_invalid_input_exits_2_with_one_line(
+    tiny_source_dir: Path, tmp_path: Path, args, config, message
+) -> None:
     if config is not None:
         path = tmp_path / "config.json"
         path.write_text(config if isinstance(config, str) else json.dumps(config))
         args = [*args, "--config", str(path)]
     out = tmp_path / "reports"
-    result = cli("analyze", "availability", "--source", str(tiny_source_dir), "--out", str(out),
-                 *args, tmp_path=tmp_path)
+    result = cli(
+        "analyze",
+        "availability",
+        "--source",
+        str(tiny_source_dir),
+        "--out",
+        str(out),
+        *args,
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("metrics-dashboard:")]
     assert len(errors) == 1 and errors[0].startswith("metrics-dashboard: error:"), result.stderr
@@ -114,7 +158,9 @@ def test_invalid_input_exits_2_with_one_line(tiny_source_dir: Path, tmp_path: Pa
 
 
 def test_missing_source_directory_is_a_clear_error(tmp_path: Path) -> None:
-    result = cli("analyze", "availability", "--source", str(tmp_path / "missing"), tmp_path=tmp_path)
+    result = cli(
+        "analyze", "availability", "--source", str(tmp_path / "missing"), tmp_path=tmp_path
+    )
     assert result.returncode in (2, 3)
     assert "missing" in result.stderr and "Traceback" not in result.stderr
 
@@ -124,20 +170,34 @@ def test_unreachable_mongodb_exits_3_quickly(tmp_path: Path) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started = time.monotonic()
-    result = cli("analyze", "availability", "--source", f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500",
-                 tmp_path=tmp_path)
+    result = cli(
+        "analyze",
+        "availability",
+        "--source",
+        f"mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500",
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 3, result.stderr
     assert time.monotonic() - started < 30
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
 
 
-def test_unwritable_output_dir_exits_4_and_leaves_nothing(tiny_source_dir: Path, tmp_path: Path) -> None:
+def test_unwritable_output_dir_exits_4_and_leaves_nothing(
+    tiny_source_dir: Path, tmp_path: Path
+) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the output directory should be")
     out = blocker / "reports"  # cannot be created, even by root
-    result = cli("analyze", "availability", "--source", str(tiny_source_dir), "--out", str(out),
-                 tmp_path=tmp_path)
+    result = cli(
+        "analyze",
+        "availability",
+        "--source",
+        str(tiny_source_dir),
+        "--out",
+        str(out),
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 4, result.stderr
     assert str(out) in result.stderr
     assert "Traceback" not in result.stderr
@@ -159,8 +219,14 @@ def test_analyze_does_not_import_dash(tiny_source_dir: Path, tmp_path: Path) -> 
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dash', 'plotly', 'flask'))\n"
         "assert not loaded, loaded\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            env={**os.environ, "CACHE_DIR": str(tmp_path / "cache")}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CACHE_DIR": str(tmp_path / "cache")},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -168,8 +234,21 @@ def test_demo_data_writes_a_files_source(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = cli("demo-data", "--out", str(out), "--day", "2026-01-31", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in out.iterdir()} == {"services.csv", "metrics.csv", "backup_targets.csv", "backups.csv"}
-    again = cli("analyze", "availability", "--source", str(out), "--out", str(tmp_path / "r"), tmp_path=tmp_path)
+    assert {p.name for p in out.iterdir()} == {
+        "services.csv",
+        "metrics.csv",
+        "backup_targets.csv",
+        "backups.csv",
+    }
+    again = cli(
+        "analyze",
+        "availability",
+        "--source",
+        str(out),
+        "--out",
+        str(tmp_path / "r"),
+        tmp_path=tmp_path,
+    )
     assert again.returncode == 0, again.stderr
 
 
@@ -177,3 +256,42 @@ def test_init_db_without_a_uri_explains_what_to_do(tmp_path: Path) -> None:
     result = cli("init-db", tmp_path=tmp_path)
     assert result.returncode == 2
     assert "MONGODB_CONNECTION_STRING" in result.stderr
+
+
+def test_add_user_hashes_the_password_read_from_stdin(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "metrics_dashboard.cli",
+            "--env-file",
+            "/nonexistent",
+            "add-user",
+            "alice",
+            "--users-file",
+            str(users),
+        ],
+        cwd=PROJECT_ROOT,
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 0, result.stderr
+    line = users.read_text().strip()
+    assert line.startswith("alice:") and "s3cret" not in line
+    assert oct(users.stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_refuses_a_missing_users_file_in_one_line(tmp_path: Path) -> None:
+    result = cli(
+        "serve",
+        "--port",
+        "1",
+        tmp_path=tmp_path,
+        env={"AUTH_MODE": "basic", "AUTH_USERS_FILE": str(tmp_path / "missing")},
+    )
+    assert result.returncode == 2
+    assert "AUTH_USERS_FILE" in result.stderr and "Traceback" not in result.stderr

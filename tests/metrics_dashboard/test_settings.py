@@ -46,13 +46,25 @@ def test_data_source_defaults_to_the_connection_string(tmp_path: Path) -> None:
     uri = "mongodb://db.example:27017"
     s = settings(tmp_path, {"MONGODB_CONNECTION_STRING": uri})
     assert s.data_source == uri and s.uses_mongodb
-    assert settings(tmp_path, {"MONGODB_CONNECTION_STRING": uri, "DATA_SOURCE": "demo"}).data_source == "demo"
+    assert (
+        settings(tmp_path, {"MONGODB_CONNECTION_STRING": uri, "DATA_SOURCE": "demo"}).data_source
+        == "demo"
+    )
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("1", True), ("YES", True), (" on ", True), ("false", False), ("0", False),
-     ("no", False), ("off", False), ("", False)],
+    [
+        ("true", True),
+        ("1", True),
+        ("YES", True),
+        (" on ", True),
+        ("false", False),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
 )
 def test_booleans_are_parsed_explicitly(raw: str, expected: bool) -> None:
     assert parse_bool("FLASK_DEBUG", raw) is expected
@@ -70,7 +82,9 @@ def test_booleans_are_parsed_explicitly(raw: str, expected: bool) -> None:
         ("DATA_SOURCE", " ", "DATA_SOURCE is empty"),
     ],
 )
-def test_invalid_values_name_the_variable(tmp_path: Path, variable: str, value: str, message: str) -> None:
+def test_invalid_values_name_the_variable(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         settings(tmp_path, {variable: value})
 
