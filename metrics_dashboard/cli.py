@@ -266,11 +266,11 @@ def _analyze(args: argparse.Namespace) -> int:
     from analytics.report import ReportError, load_report, summary_csv, timeline_csv
     from data_access.base import DataSourceError
     from data_access.report_store import ReportStoreError, write_atomic
-    from metrics_dashboard.runner import data_source_for, run_analysis
+    from metrics_dashboard.runner import analysis_defaults, data_source_for, run_analysis
 
     settings = _settings(args, data_source=args.source, output_dir=args.out)
     try:
-        config = parse_config(_config_document(args))
+        config = parse_config(_config_document(args, analysis_defaults(settings)))
     except ConfigError as error:
         raise CliError(f"invalid configuration: {error}", EXIT_INVALID) from None
 
@@ -301,8 +301,9 @@ def _analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_document(args: argparse.Namespace) -> dict[str, Any]:
-    """The configuration file's content (or an empty one) with command-line flags on top."""
+def _config_document(args: argparse.Namespace, defaults: Any) -> dict[str, Any]:
+    """The configuration file's content (or an empty one) with command-line flags on top, and
+    the resilience window length and weights of ``configs/defaults.json`` where neither says."""
     from analytics.config import ConfigError, parse_config
 
     document: dict[str, Any] = {"analysis_type": args.kind}
@@ -314,7 +315,7 @@ def _config_document(args: argparse.Namespace) -> dict[str, Any]:
                 f"cannot read --config {args.config}: {error.strerror}", EXIT_INVALID
             ) from None
         try:
-            document = parse_config(text).model_dump(mode="json", exclude_none=True)
+            document = parse_config(text).model_dump(mode="json", exclude_unset=True)
         except ConfigError as error:
             raise CliError(f"{args.config}: {error}", EXIT_INVALID) from None
         if document["analysis_type"] != args.kind:
@@ -328,6 +329,9 @@ def _config_document(args: argparse.Namespace) -> dict[str, Any]:
     if args.kind == "availability" and args.hours is not None:
         raise CliError("--hours applies to resilience; use --start and --end", EXIT_INVALID)
     document.update({key: value for key, value in flags.items() if value is not None})
+    if args.kind == "resilience":
+        document.setdefault("hours", defaults.resilience.default_hours)
+        document.setdefault("weights", defaults.resilience.weights.model_dump())
     return document
 
 
