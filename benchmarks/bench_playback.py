@@ -36,7 +36,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, wait_for_js  # noqa: E402
 
 SERVICE_COUNTS = (20, 100, 300)
 POINTS = 500
@@ -239,7 +239,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 9
 
 def measure(page, url: str, *, step_js: str, ready_js: str, frames: list[int]) -> list[float]:
     page.goto(url)
-    page.wait_for_function(ready_js, timeout=120_000)
+    wait_for_js(page, ready_js, timeout_ms=120_000)
     page.wait_for_timeout(500)
     page.evaluate(step_js, frames[0])  # start from the first frame, not timed
     return [page.evaluate(step_js, frame) for frame in frames[1:]]

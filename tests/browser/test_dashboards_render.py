@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from components.gauges import percent_text
+from tests.chromium import wait_for_js
 from tests.components import availability_report, resilience_report, write_report
 
 XSS_NAME = "<script>alert(1)</script>"
@@ -148,14 +149,15 @@ FONT_COLORS_JS = """() => ['gauge', 'donut', 'heatmap', 'drilldown'].map((key) =
 def test_figures_follow_the_theme(page: Page, reports) -> None:
     name, _ = reports["resilience"]
     open_dashboard(page, "resilience", name)
-    page.wait_for_function(f"({FONT_COLORS_JS})().every(Boolean)", timeout=RENDER_TIMEOUT_MS)
+    wait_for_js(page, f"({FONT_COLORS_JS})().every(Boolean)", timeout_ms=RENDER_TIMEOUT_MS)
     before = page.evaluate(FONT_COLORS_JS)
     assert len(set(before)) == 1
     page.locator("#app-theme-toggle").click()
-    page.wait_for_function(
+    wait_for_js(
+        page,
         f"(before) => ({FONT_COLORS_JS})().every((color) => color && color !== before[0])",
         arg=before,
-        timeout=RENDER_TIMEOUT_MS,
+        timeout_ms=RENDER_TIMEOUT_MS,
     )
     assert len(set(page.evaluate(FONT_COLORS_JS))) == 1
 

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, Request, expect
 
 from components.gauges import NO_VALUE_TEXT, percent_text
 from components.timeline import PENDING_TEXT
+from tests.chromium import wait_for_js
 from tests.components import availability_report, resilience_report, write_report
 
 RENDER_TIMEOUT_MS = 30_000
@@ -52,9 +53,10 @@ def stored_report(live_app, name: str) -> dict:
 
 def open_dashboard(page: Page, kind: str, name: str) -> None:
     page.goto(f"/{kind}/dashboard?report={name}")
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "window.metricsPlayback && window.metricsPlayback.frameCount() > 0",
-        timeout=RENDER_TIMEOUT_MS,
+        timeout_ms=RENDER_TIMEOUT_MS,
     )
     # The theme's figures arrive from the server once: let that settle before counting.
     page.wait_for_load_state("networkidle")
@@ -138,11 +140,12 @@ def test_play_advances_the_instant_and_the_scores_and_pause_stops_it(
     play.click()
     expect(play).to_have_text("Pause")
     expect(instant).not_to_have_text("2026-01-01 00:00 UTC")
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "(start) => [...document.querySelectorAll('#availability-dashboard-cards .md-gauge')]"
         ".some((gauge, i) => gauge.textContent !== start[i])",
         arg=at_start,
-        timeout=RENDER_TIMEOUT_MS,
+        timeout_ms=RENDER_TIMEOUT_MS,
     )
     play.click()
     expect(play).to_have_text("Play")

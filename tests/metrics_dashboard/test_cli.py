@@ -298,16 +298,25 @@ def test_serve_refuses_a_missing_users_file_in_one_line(tmp_path: Path) -> None:
     assert "AUTH_USERS_FILE" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_resilience_defaults_come_from_the_defaults_file(tiny_source_dir: Path, tmp_path: Path) -> None:
+def test_resilience_defaults_come_from_the_defaults_file(
+    tiny_source_dir: Path, tmp_path: Path
+) -> None:
     config_dir = tmp_path / "configs"
     shutil.copytree(PROJECT_ROOT / "configs", config_dir)
     defaults = json.loads((config_dir / "defaults.json").read_text())
     defaults["resilience"]["weights"] = {"rpo": 0.5, "success": 0.5}
     defaults["resilience"]["default_hours"] = 24
     (config_dir / "defaults.json").write_text(json.dumps(defaults))
-    result = cli("analyze", "resilience", "--source", str(tiny_source_dir),
-                 "--start", "2026-01-01T00:00:00Z", tmp_path=tmp_path,
-                 env={"CONFIG_DIR": str(config_dir)})
+    result = cli(
+        "analyze",
+        "resilience",
+        "--source",
+        str(tiny_source_dir),
+        "--start",
+        "2026-01-01T00:00:00Z",
+        tmp_path=tmp_path,
+        env={"CONFIG_DIR": str(config_dir)},
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(Path(result.stdout.strip().splitlines()[-1]).read_text())
     assert report["configuration"]["weights"] == {"rpo": 0.5, "success": 0.5}
