@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench browser-deps clean
+.PHONY: run test lint bench test-deps clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +18,18 @@ $(INSTALLED): pyproject.toml constraints.txt
 run: $(INSTALLED)
 	$(BIN)/metrics-dashboard serve
 
-# The browser tests drive Debian's headless Chromium; install it when it is missing.
-browser-deps:
-	@if [ ! -x $(CHROMIUM) ]; then \
-		echo "Installing Debian's chromium and chromium-driver for the browser tests"; \
+# The browser tests drive Debian's headless Chromium and the scale-out tests a real
+# redis-server; install them when they are missing.
+test-deps:
+	@if [ ! -x $(CHROMIUM) ] || ! command -v redis-server >/dev/null; then \
+		echo "Installing Debian's chromium, chromium-driver and redis-server for the tests"; \
 		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			chromium chromium-driver redis-server; \
 	fi
 
-test: $(INSTALLED) browser-deps
+test: $(INSTALLED) test-deps
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
