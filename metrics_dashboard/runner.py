@@ -22,7 +22,6 @@ from analytics.classify import AvailabilityThresholds, ResilienceThresholds
 from analytics.config import (
     AnalysisDefaults,
     AvailabilityConfig,
-    ConfigError,
     ResilienceConfig,
     default_availability_window,
     default_resilience_window,
@@ -45,10 +44,6 @@ STAGE_SCORING = "scoring"
 STAGE_WRITING = "writing report"
 
 log = logging.getLogger(__name__)
-
-
-class AnalysisCancelled(Exception):
-    """Raised from a progress callback to stop a run; nothing is written."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +99,8 @@ def run_analysis(
     """Run one analysis and write its JSON report; return where it went.
 
     Raises ``ConfigError`` for an invalid configuration, ``DataSourceError`` subclasses for data
-    problems, ``ReportStoreError`` when the report cannot be written, and ``AnalysisCancelled``
-    when ``progress`` raises it. No file is left behind on any failure.
+    problems and ``ReportStoreError`` when the report cannot be written; whatever ``progress``
+    raises (a time limit, say) stops the run too. No file is left behind on any failure.
     """
     report = progress or _no_progress
     started = time.perf_counter()
@@ -213,17 +208,3 @@ def _resilience_start(config: ResilienceConfig, source: DataSource) -> pd.Timest
     if last is None:
         raise DataValidationError("the data source holds no backups: there is nothing to analyse")
     return default_resilience_window(last, hours=config.hours)
-
-
-__all__ = [
-    "STAGE_LOADING",
-    "STAGE_SCORING",
-    "STAGE_WRITING",
-    "AnalysisCancelled",
-    "AnalysisKind",
-    "ConfigError",
-    "RunOutcome",
-    "analysis_defaults",
-    "data_source_for",
-    "run_analysis",
-]

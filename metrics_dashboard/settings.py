@@ -152,10 +152,6 @@ class Settings:
     auth_trusted_proxies: tuple[IpNetwork, ...]
 
     @property
-    def uses_mongodb(self) -> bool:
-        return self.data_source.startswith(("mongodb://", "mongodb+srv://"))
-
-    @property
     def jobs_cache_dir(self) -> Path:
         """Where the diskcache background-callback manager keeps its state."""
         return self.cache_dir / "jobs"

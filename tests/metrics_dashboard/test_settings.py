@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from metrics_dashboard.settings import SettingsError, load_settings, parse_bool
+from metrics_dashboard.settings import (
+    ENVIRONMENT_VARIABLES,
+    PROJECT_ROOT,
+    SettingsError,
+    load_settings,
+    parse_bool,
+)
 
 
 def settings(tmp_path: Path, environ: dict[str, str] | None = None, env_file: str = "", **kw):
@@ -45,7 +51,7 @@ def test_none_overrides_are_ignored(tmp_path: Path) -> None:
 def test_data_source_defaults_to_the_connection_string(tmp_path: Path) -> None:
     uri = "mongodb://db.example:27017"
     s = settings(tmp_path, {"MONGODB_CONNECTION_STRING": uri})
-    assert s.data_source == uri and s.uses_mongodb
+    assert s.data_source == uri
     assert (
         settings(tmp_path, {"MONGODB_CONNECTION_STRING": uri, "DATA_SOURCE": "demo"}).data_source
         == "demo"
@@ -115,3 +121,10 @@ def test_redacted_hides_credentials(tmp_path: Path) -> None:
     assert "hunter2" not in str(shown)
     assert shown["secret_key"] == "***"
     assert shown["data_source"] == "mongodb://***@db:27017/x"
+
+
+@pytest.mark.parametrize("document", [".env.example", "README.md"])
+def test_every_variable_is_documented(document: str) -> None:
+    text = (PROJECT_ROOT / document).read_text()
+    missing = [name for name in ENVIRONMENT_VARIABLES if name not in text]
+    assert missing == [], f"{document} does not document {missing}"
