@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,6 +107,16 @@ class DashboardData:
     final_statuses: list[str]
     frames: PlaybackFrames
     payload: dict
+    # Figures already built from this report, by what they were built for (see ``figure``).
+    figures: dict[tuple, dict] = field(default_factory=dict, compare=False, repr=False)
+
+    def figure(self, key: tuple, build: Callable[[], Any]) -> dict:
+        """The figure for ``key``, built once: a report never changes under its name (a changed
+        file is a new DashboardData), and its filters and themes take few values, so every
+        visitor of a dashboard asks for the same few figures."""
+        if key not in self.figures:
+            self.figures[key] = build().to_plotly_json()
+        return self.figures[key]
 
 
 class DashboardUnavailable(Exception):
@@ -628,13 +638,16 @@ def heatmap_figure(
     data = callback_data(spec, name)
     shown = visible_items(data, types, statuses)
     texts = status_texts(spec.statuses)
-    return status_heatmap_figure(
-        names=[data.names[index] for index in shown],
-        instants=data.frames.instants,
-        codes=data.frames.codes[:, shown].T,
-        status_texts=[texts[status] for status in spec.status_order],
-        colors=data.payload["colors"],
-        theme=theme,
+    return data.figure(
+        ("heatmap", tuple(shown), theme),
+        lambda: status_heatmap_figure(
+            names=[data.names[index] for index in shown],
+            instants=data.frames.instants,
+            codes=data.frames.codes[:, shown].T,
+            status_texts=[texts[status] for status in spec.status_order],
+            colors=data.payload["colors"],
+            theme=theme,
+        ),
     )
 
 
@@ -669,13 +682,21 @@ def rerun_report(spec: DashboardSpec, _ticks: int, name: str | None) -> tuple[An
     return dashboard_href(kind=spec.kind, report_name=outcome.report_name), ""
 
 
-def chosen_item(spec: DashboardSpec, name: str | None, item_id: str | None) -> tuple[str, dict]:
-    """The display name and report entry of the item picked for the drill-down."""
+def drilldown_figure(
+    spec: DashboardSpec,
+    name: str | None,
+    item_id: str | None,
+    theme: str | None,
+    build: Callable[[str, dict], Any],
+) -> dict:
+    """The drill-down of the picked item: ``build(display name, report entry)``, built once."""
     data = callback_data(spec, name)
     if item_id not in data.ids:
         raise PreventUpdate
     index = data.ids.index(item_id)
-    return data.names[index], data.entries[index]
+    return data.figure(
+        ("drilldown", item_id, theme), lambda: build(data.names[index], data.entries[index])
+    )
 
 
 def callback_data(spec: DashboardSpec, name: str | None) -> DashboardData:

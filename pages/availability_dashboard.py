@@ -9,6 +9,7 @@ name the latest availability report is shown.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import dash
@@ -21,9 +22,9 @@ from components.dashboard_common import (
     DashboardData,
     DashboardSpec,
     aggregated_card,
-    chosen_item,
     counts_card,
     dashboard_page,
+    drilldown_figure,
     point_series,
     point_times,
     register_common_callbacks,
@@ -67,6 +68,7 @@ def status_bands() -> list[tuple[float, float, str]]:
     return [(0, critical, "CRITICAL"), (critical, good, "ATTENZIONE"), (good, 100, "GOOD")]
 
 
+@functools.cache  # one per theme: the thresholds are fixed for the process
 def base_figures(theme: str | None) -> dict:
     """The figures the playback redraws, for the theme (their values are set per frame)."""
     gauge = aggregated_gauge_figure(value_percent=None, bands=status_bands(), theme=theme)
@@ -112,11 +114,16 @@ register_common_callbacks(SPEC, base_figures=base_figures)
     State(SPEC.id("report-name"), "data"),
 )
 def update_drilldown(service_id: str | None, theme: str | None, name: str) -> Any:
-    display_name, entry = chosen_item(SPEC, name, service_id)
-    return availability_drilldown_figure(
-        name=display_name,
-        timestamps=point_times(entry, SPEC.points_key),
-        scores=point_series(entry, SPEC.points_key, "score"),
-        cumulative_failures=point_series(entry, SPEC.points_key, "cumulative_failures"),
-        theme=theme,
+    return drilldown_figure(
+        SPEC,
+        name,
+        service_id,
+        theme,
+        lambda display_name, entry: availability_drilldown_figure(
+            name=display_name,
+            timestamps=point_times(entry, SPEC.points_key),
+            scores=point_series(entry, SPEC.points_key, "score"),
+            cumulative_failures=point_series(entry, SPEC.points_key, "cumulative_failures"),
+            theme=theme,
+        ),
     )

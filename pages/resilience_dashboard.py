@@ -9,6 +9,7 @@ resilience report is shown.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -22,9 +23,9 @@ from components.dashboard_common import (
     DashboardData,
     DashboardSpec,
     aggregated_card,
-    chosen_item,
     counts_card,
     dashboard_page,
+    drilldown_figure,
     final_counts,
     point_series,
     point_times,
@@ -134,6 +135,7 @@ def donut_figure(*, counts: list[int], theme: str | None) -> Any:
     )
 
 
+@functools.cache  # one per theme: the thresholds are fixed for the process
 def base_figures(theme: str | None) -> dict:
     """The figures the playback redraws, for the theme (their values are set per frame)."""
     gauge = aggregated_gauge_figure(value_percent=None, bands=status_bands(), theme=theme)
@@ -225,12 +227,17 @@ register_common_callbacks(SPEC, base_figures=base_figures)
     State(SPEC.id("report-name"), "data"),
 )
 def update_drilldown(target_id: str | None, theme: str | None, name: str) -> Any:
-    display_name, entry = chosen_item(SPEC, name, target_id)
-    return resilience_drilldown_figure(
-        name=display_name,
-        timestamps=point_times(entry, SPEC.points_key),
-        scores=point_series(entry, SPEC.points_key, "score"),
-        compliance=point_series(entry, SPEC.points_key, "rpo_compliance"),
-        success_rate=point_series(entry, SPEC.points_key, "success_rate"),
-        theme=theme,
+    return drilldown_figure(
+        SPEC,
+        name,
+        target_id,
+        theme,
+        lambda display_name, entry: resilience_drilldown_figure(
+            name=display_name,
+            timestamps=point_times(entry, SPEC.points_key),
+            scores=point_series(entry, SPEC.points_key, "score"),
+            compliance=point_series(entry, SPEC.points_key, "rpo_compliance"),
+            success_rate=point_series(entry, SPEC.points_key, "success_rate"),
+            theme=theme,
+        ),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dash
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
@@ -234,18 +235,25 @@ def test_base_figures_follow_the_theme(pages):
     assert set(resilience.base_figures(None)) == {"gauge", "donut"}
 
 
+def typed_array(values) -> np.ndarray:
+    """Values of a figure built for the browser, where numbers travel as base64 typed arrays."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values)
+
+
 def test_drilldowns_show_the_chosen_item(pages, settings):
     availability, resilience = pages
     report = availability_report(services=3, points=12)
     name = write(settings, report, second=1)
-    figure = availability.update_drilldown("svc-001", "dark", name)
+    figure = go.Figure(availability.update_drilldown("svc-001", "dark", name))
     points = report["services"]["svc-001"]["detailed_metrics"]
-    assert list(figure.data[0].y) == [point["score"] * 100 for point in points]
+    assert list(typed_array(figure.data[0].y)) == [point["score"] * 100 for point in points]
     assert figure.layout.title.text == "Service 1"
     with pytest.raises(PreventUpdate):
         availability.update_drilldown("nope", "dark", name)
     name = write(settings, resilience_report(targets=3, hours=6), second=2)
-    figure = resilience.update_drilldown("tgt-002", "light", name)
+    figure = go.Figure(resilience.update_drilldown("tgt-002", "light", name))
     assert [trace.name for trace in figure.data] == ["score", "RPO compliance", "success rate"]
 
 
@@ -254,10 +262,10 @@ def test_filters_keep_the_heatmap_rows(pages, settings):
     report = resilience_report(targets=6, hours=10)
     name = write(settings, report, second=3)
     targets = report["targets"].values()
-    figure = common.heatmap_figure(resilience.SPEC, ["vm"], None, "dark", name)
+    figure = go.Figure(common.heatmap_figure(resilience.SPEC, ["vm"], None, "dark", name))
     vms = [entry["display_name"] for entry in targets if entry["target_type"] == "vm"]
     assert list(figure.layout.yaxis.ticktext) == vms
-    figure = common.heatmap_figure(resilience.SPEC, None, ["SEVERE"], "dark", name)
+    figure = go.Figure(common.heatmap_figure(resilience.SPEC, None, ["SEVERE"], "dark", name))
     severe = [entry["display_name"] for entry in targets if entry["final_status"] == "SEVERE"]
     assert list(figure.layout.yaxis.ticktext) == severe
 
