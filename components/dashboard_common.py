@@ -119,6 +119,10 @@ class DashboardData:
         return self.figures[key]
 
 
+# Builds an item's drill-down figure from its display name, report entry and the theme.
+DrilldownBuilder = Callable[[str, dict, str | None], Any]
+
+
 class DashboardUnavailable(Exception):
     """The report cannot be shown; the message says why, in the user's words."""
 
@@ -580,10 +584,13 @@ EXPORTS: dict[str, tuple[str, Callable[[dict], bytes]]] = {
 
 
 def register_common_callbacks(
-    spec: DashboardSpec, *, base_figures: Callable[[str | None], dict]
+    spec: DashboardSpec,
+    *,
+    base_figures: Callable[[str | None], dict],
+    drilldown: DrilldownBuilder,
 ) -> None:
-    """The callbacks both dashboards have: theme figures, filters, heatmap, downloads and live
-    mode. (A click on a card picks its drill-down in the browser: assets/playback.js.) Their
+    """The callbacks both dashboards have: theme figures, filters, heatmap, drill-down,
+    downloads and live mode. (A click on a card picks its drill-down in the browser: assets/playback.js.) Their
     bodies are the functions below, callable without a browser."""
     callback(Output(spec.id("figures"), "data"), THEME_INPUT)(base_figures)
     clientside_callback(
@@ -600,6 +607,12 @@ def register_common_callbacks(
         THEME_INPUT,
         State(spec.id("report-name"), "data"),
     )(functools.partial(heatmap_figure, spec))
+    callback(
+        Output(spec.id("drilldown"), "figure"),
+        Input(spec.id("drilldown-select"), "value"),
+        THEME_INPUT,
+        State(spec.id("report-name"), "data"),
+    )(functools.partial(drilldown_figure, spec, drilldown))
     callback(
         Output(spec.id("download-json"), "data"),
         Input(spec.id("download-json-button"), "n_clicks"),
@@ -684,18 +697,20 @@ def rerun_report(spec: DashboardSpec, _ticks: int, name: str | None) -> tuple[An
 
 def drilldown_figure(
     spec: DashboardSpec,
-    name: str | None,
+    build: DrilldownBuilder,
     item_id: str | None,
     theme: str | None,
-    build: Callable[[str, dict], Any],
+    name: str | None,
 ) -> dict:
-    """The drill-down of the picked item: ``build(display name, report entry)``, built once."""
+    """The drill-down of the picked item: ``build(display name, report entry, theme)``, built
+    once per report, item and theme."""
     data = callback_data(spec, name)
     if item_id not in data.ids:
         raise PreventUpdate
     index = data.ids.index(item_id)
     return data.figure(
-        ("drilldown", item_id, theme), lambda: build(data.names[index], data.entries[index])
+        ("drilldown", item_id, theme),
+        lambda: build(data.names[index], data.entries[index], theme),
     )
 
 

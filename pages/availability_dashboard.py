@@ -14,17 +14,14 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback
 from dash.development.base_component import Component
 
 from components.dashboard_common import (
-    THEME_INPUT,
     DashboardData,
     DashboardSpec,
     aggregated_card,
     counts_card,
     dashboard_page,
-    drilldown_figure,
     point_series,
     point_times,
     register_common_callbacks,
@@ -103,27 +100,16 @@ def layout(report: str | None = None, **_query: str) -> Component:
     )
 
 
-register_playback_callbacks(prefix=SPEC.prefix, figures=SPEC.figures, buckets=SPEC.statuses)
-register_common_callbacks(SPEC, base_figures=base_figures)
-
-
-@callback(
-    Output(SPEC.id("drilldown"), "figure"),
-    Input(SPEC.id("drilldown-select"), "value"),
-    THEME_INPUT,
-    State(SPEC.id("report-name"), "data"),
-)
-def update_drilldown(service_id: str | None, theme: str | None, name: str) -> Any:
-    return drilldown_figure(
-        SPEC,
-        name,
-        service_id,
-        theme,
-        lambda display_name, entry: availability_drilldown_figure(
-            name=display_name,
-            timestamps=point_times(entry, SPEC.points_key),
-            scores=point_series(entry, SPEC.points_key, "score"),
-            cumulative_failures=point_series(entry, SPEC.points_key, "cumulative_failures"),
-            theme=theme,
-        ),
+def drilldown(display_name: str, entry: dict, theme: str | None) -> Any:
+    """The picked service's scores over the window."""
+    return availability_drilldown_figure(
+        name=display_name,
+        timestamps=point_times(entry, SPEC.points_key),
+        scores=point_series(entry, SPEC.points_key, "score"),
+        cumulative_failures=point_series(entry, SPEC.points_key, "cumulative_failures"),
+        theme=theme,
     )
+
+
+register_playback_callbacks(prefix=SPEC.prefix, figures=SPEC.figures, buckets=SPEC.statuses)
+register_common_callbacks(SPEC, base_figures=base_figures, drilldown=drilldown)

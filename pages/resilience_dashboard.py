@@ -15,17 +15,15 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import dcc, html
 from dash.development.base_component import Component
 
 from components.dashboard_common import (
-    THEME_INPUT,
     DashboardData,
     DashboardSpec,
     aggregated_card,
     counts_card,
     dashboard_page,
-    drilldown_figure,
     final_counts,
     point_series,
     point_times,
@@ -216,28 +214,17 @@ def layout(report: str | None = None, **_query: str) -> Component:
     )
 
 
-register_playback_callbacks(prefix=SPEC.prefix, figures=SPEC.figures, buckets=SPEC.statuses)
-register_common_callbacks(SPEC, base_figures=base_figures)
-
-
-@callback(
-    Output(SPEC.id("drilldown"), "figure"),
-    Input(SPEC.id("drilldown-select"), "value"),
-    THEME_INPUT,
-    State(SPEC.id("report-name"), "data"),
-)
-def update_drilldown(target_id: str | None, theme: str | None, name: str) -> Any:
-    return drilldown_figure(
-        SPEC,
-        name,
-        target_id,
-        theme,
-        lambda display_name, entry: resilience_drilldown_figure(
-            name=display_name,
-            timestamps=point_times(entry, SPEC.points_key),
-            scores=point_series(entry, SPEC.points_key, "score"),
-            compliance=point_series(entry, SPEC.points_key, "rpo_compliance"),
-            success_rate=point_series(entry, SPEC.points_key, "success_rate"),
-            theme=theme,
-        ),
+def drilldown(display_name: str, entry: dict, theme: str | None) -> Any:
+    """The picked target's scores over the window."""
+    return resilience_drilldown_figure(
+        name=display_name,
+        timestamps=point_times(entry, SPEC.points_key),
+        scores=point_series(entry, SPEC.points_key, "score"),
+        compliance=point_series(entry, SPEC.points_key, "rpo_compliance"),
+        success_rate=point_series(entry, SPEC.points_key, "success_rate"),
+        theme=theme,
     )
+
+
+register_playback_callbacks(prefix=SPEC.prefix, figures=SPEC.figures, buckets=SPEC.statuses)
+register_common_callbacks(SPEC, base_figures=base_figures, drilldown=drilldown)

@@ -246,14 +246,18 @@ def test_drilldowns_show_the_chosen_item(pages, settings):
     availability, resilience = pages
     report = availability_report(services=3, points=12)
     name = write(settings, report, second=1)
-    figure = go.Figure(availability.update_drilldown("svc-001", "dark", name))
+    figure = go.Figure(
+        common.drilldown_figure(availability.SPEC, availability.drilldown, "svc-001", "dark", name)
+    )
     points = report["services"]["svc-001"]["detailed_metrics"]
     assert list(typed_array(figure.data[0].y)) == [point["score"] * 100 for point in points]
     assert figure.layout.title.text == "Service 1"
     with pytest.raises(PreventUpdate):
-        availability.update_drilldown("nope", "dark", name)
+        common.drilldown_figure(availability.SPEC, availability.drilldown, "nope", "dark", name)
     name = write(settings, resilience_report(targets=3, hours=6), second=2)
-    figure = go.Figure(resilience.update_drilldown("tgt-002", "light", name))
+    figure = go.Figure(
+        common.drilldown_figure(resilience.SPEC, resilience.drilldown, "tgt-002", "light", name)
+    )
     assert [trace.name for trace in figure.data] == ["score", "RPO compliance", "success rate"]
 
 
