@@ -1,115 +1,20 @@
-"""The Dash app: ``create_app(settings)`` builds it, ``main()`` serves it (``python dashboard_app.py``).
+"""The app's top-level entry: ``python dashboard_app.py`` serves it (as ``metrics-dashboard serve``).
 
-The shell holds what every page shares: the navbar, the ``app-url`` location that callbacks use
-to navigate, the ``app-theme`` store (localStorage) and the background-callback manager. Pages
-live in ``pages/`` and register themselves; every asset is served locally (no CDN).
+The app itself lives in :mod:`metrics_dashboard.web.app`; this module only re-exports it, so that
+``from dashboard_app import create_app`` keeps working.
 """
 
 from __future__ import annotations
 
-import re
 import sys
-from pathlib import Path
 
-import dash
-import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, dcc, html
+from metrics_dashboard.web.app import create_app, shell_layout
 
-from components.layout import navbar
-from metrics_dashboard import jobs
-from metrics_dashboard.context import set_settings
-from metrics_dashboard.server import install_server_features
-from metrics_dashboard.settings import Settings
-
-HERE = Path(__file__).resolve().parent
-THEME_SCRIPT = "theme.js"
-VENDOR_STYLESHEETS = (
-    "vendor/bootstrap/bootstrap.min.css",
-    "vendor/bootstrap-icons/bootstrap-icons.min.css",
-)
-
-# theme.js runs in <head>, before the body renders, so a saved dark theme never flashes light.
-_INDEX_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-    <head>
-        {%metas%}
-        <title>{%title%}</title>
-        {%favicon%}
-        <script src="THEME_SCRIPT_URL"></script>
-        {%css%}
-    </head>
-    <body>
-        {%app_entry%}
-        <footer>
-            {%config%}
-            {%scripts%}
-            {%renderer%}
-        </footer>
-    </body>
-</html>"""
-
-
-def create_app(settings: Settings) -> dash.Dash:
-    """The app for ``settings`` (also made available to pages through ``get_settings()``)."""
-    set_settings(settings)
-    app = dash.Dash(
-        __name__,
-        use_pages=True,
-        pages_folder=str(HERE / "pages"),
-        assets_folder=str(HERE / "assets"),
-        # Loaded explicitly: Bootstrap before app.css, theme.js in <head>.
-        assets_ignore="^" + re.escape(THEME_SCRIPT) + "$",
-        assets_path_ignore=["vendor"],
-        # Page components exist only while their page is shown.
-        suppress_callback_exceptions=True,
-        background_callback_manager=jobs.background_manager(settings),
-        # gzip/brotli responses (flask-compress): callback and layout JSON shrink several-fold.
-        compress=True,
-        title="Metrics Dashboard",
-        update_title=None,
-        include_pages_meta=False,
-        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
-    )
-    app.config.external_stylesheets = [app.get_asset_url(path) for path in VENDOR_STYLESHEETS]
-    app.index_string = _INDEX_TEMPLATE.replace("THEME_SCRIPT_URL", app.get_asset_url(THEME_SCRIPT))
-    app.server.secret_key = settings.secret_key
-    app.layout = shell_layout()
-    _register_theme_callbacks(app)
-    install_server_features(app, settings)
-    return app
-
-
-def shell_layout() -> html.Div:
-    """Navbar, shared stores and the page container."""
-    return html.Div(
-        [
-            dcc.Location(id="app-url", refresh="callback-nav"),
-            dcc.Store(id="app-theme", storage_type="local", data="light"),
-            navbar(theme_toggle_id="app-theme-toggle"),
-            dbc.Container(dash.page_container, fluid="xxl", class_name="app-main pb-5"),
-        ],
-        className="app-shell",
-    )
-
-
-def _register_theme_callbacks(app: dash.Dash) -> None:
-    # Clientside (functions in assets/theme.js): switching theme needs no server round trip.
-    app.clientside_callback(
-        ClientsideFunction(namespace="theme", function_name="toggle"),
-        Output("app-theme", "data"),
-        Input("app-theme-toggle", "n_clicks"),
-        State("app-theme", "data"),
-        prevent_initial_call=True,
-    )
-    app.clientside_callback(
-        ClientsideFunction(namespace="theme", function_name="apply"),
-        Output("app-theme-toggle", "title"),
-        Input("app-theme", "data"),
-    )
+__all__ = ["create_app", "main", "shell_layout"]
 
 
 def main() -> int:
-    """``python dashboard_app.py``: the same as ``metrics-dashboard serve``."""
+    """``python dashboard_app.py [serve options]``: the same as ``metrics-dashboard serve``."""
     from metrics_dashboard.cli import main as cli_main
 
     return cli_main(["serve", *sys.argv[1:]])

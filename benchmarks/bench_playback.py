@@ -134,10 +134,10 @@ def serve(port: int) -> None:
     import dash
     from dash import Input, Output, State, dcc, html
 
-    import dashboard_app
     from metrics_dashboard.settings import load_settings
+    from metrics_dashboard.web.app import create_app
 
-    app = dashboard_app.create_app(load_settings(env_file=None))
+    app = create_app(load_settings(env_file=None))
     from components.dashboard_common import load_dashboard
     from pages.availability_dashboard import SPEC
 

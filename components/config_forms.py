@@ -731,7 +731,7 @@ def job_progress_outputs(*, prefix: str) -> list[Output]:
 
 
 class JobOutcomeLike(Protocol):
-    """What :func:`job_outcome_outputs` reads of ``metrics_dashboard.jobs.JobOutcome``."""
+    """What :func:`job_outcome_outputs` reads of ``metrics_dashboard.web.jobs.JobOutcome``."""
 
     kind: str
     report_name: str | None

@@ -54,7 +54,7 @@ from components.timeline import (
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
 from metrics_dashboard import runner
-from metrics_dashboard.context import get_settings
+from metrics_dashboard.web.context import get_settings
 
 Kind = Literal["availability", "resilience"]
 THEME_INPUT = Input("app-theme", "data")

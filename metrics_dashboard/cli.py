@@ -157,11 +157,11 @@ def _serve(args: argparse.Namespace) -> int:
         # Hot reload and the in-browser debugger need Flask's single-process dev server.
         if args.workers > 1:
             raise CliError("--workers needs production mode: drop --debug", EXIT_INVALID)
-        from dashboard_app import create_app
+        from metrics_dashboard.web.app import create_app
 
         create_app(settings).run(host=settings.host, port=settings.port, debug=True)
         return EXIT_OK
-    from metrics_dashboard.wsgi import WebServer
+    from metrics_dashboard.web.wsgi import WebServer
 
     WebServer(settings, workers=args.workers).run()
     return EXIT_OK
@@ -169,8 +169,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _check_authentication(settings: Any) -> None:
     """Read the users file now: a problem with it is one line here, not a worker boot failure."""
-    from metrics_dashboard.auth import AuthSettings, build_authenticator
     from metrics_dashboard.settings import SettingsError
+    from metrics_dashboard.web.auth import AuthSettings, build_authenticator
 
     try:
         build_authenticator(AuthSettings.from_settings(settings))
@@ -179,8 +179,8 @@ def _check_authentication(settings: Any) -> None:
 
 
 def _add_user(args: argparse.Namespace) -> int:
-    from metrics_dashboard.auth import add_user, check_user_name, prompt_password
     from metrics_dashboard.settings import SettingsError
+    from metrics_dashboard.web.auth import add_user, check_user_name, prompt_password
 
     settings = _settings(args)
     users_file = args.users_file or settings.auth_users_file
@@ -205,7 +205,7 @@ def _worker(args: argparse.Namespace) -> int:
         raise CliError(
             "REDIS_URL is not set: the Celery worker takes its jobs from Redis", EXIT_INVALID
         )
-    from metrics_dashboard.jobs import run_celery_worker
+    from metrics_dashboard.web.jobs import run_celery_worker
 
     log.info("Celery worker on %s", settings.redacted()["redis_url"])
     run_celery_worker(settings, concurrency=args.concurrency)

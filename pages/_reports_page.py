@@ -8,7 +8,7 @@ from dash import Input, Output, State, callback, html, no_update
 
 from components.reports import reports_listing_from, reports_page, save_uploaded_report
 from data_access.report_store import ReportStore
-from metrics_dashboard.context import get_settings
+from metrics_dashboard.web.context import get_settings
 
 
 def reports_layout(kind: str) -> html.Div:

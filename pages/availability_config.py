@@ -23,9 +23,9 @@ from components import config_forms as forms
 from components.layout import error_alert, icon, page_header
 from data_access.base import DataSourceError
 from data_access.config_store import NamedConfigStore
-from metrics_dashboard import jobs
-from metrics_dashboard.context import get_settings
 from metrics_dashboard.runner import analysis_defaults, data_source_for
+from metrics_dashboard.web import jobs
+from metrics_dashboard.web.context import get_settings
 
 KIND = "availability"
 PREFIX = "availability-config"

@@ -28,8 +28,8 @@ from components.dashboard_common import (
 )
 from components.figures import aggregated_gauge_figure, availability_drilldown_figure
 from components.timeline import register_playback_callbacks
-from metrics_dashboard.context import get_settings
 from metrics_dashboard.runner import analysis_defaults
+from metrics_dashboard.web.context import get_settings
 
 
 def card_facts(entry: dict) -> str:

@@ -13,8 +13,8 @@ from components.layout import icon, page_header
 from components.reports import KIND_TITLES, dashboard_href, latest_report_summary
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
-from metrics_dashboard.context import get_settings
 from metrics_dashboard.runner import data_source_for
+from metrics_dashboard.web.context import get_settings
 
 dash.register_page(__name__, path="/", name="Home", title="Metrics Dashboard", order=0)
 

@@ -38,8 +38,8 @@ from components.figures import (
 from components.gauges import NO_VALUE_TEXT, percent_text
 from components.reports import format_utc
 from components.timeline import register_playback_callbacks
-from metrics_dashboard.context import get_settings
 from metrics_dashboard.runner import analysis_defaults
+from metrics_dashboard.web.context import get_settings
 
 
 def fraction_text(value: Any) -> str:

@@ -20,8 +20,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from analytics.config import parse_config
 from analytics.report import load_report
-from metrics_dashboard import jobs
 from metrics_dashboard.runner import RunOutcome, run_analysis
+from metrics_dashboard.web import jobs
 from tests.browser.conftest import (
     PROJECT_ROOT,
     LiveApp,

@@ -29,9 +29,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from analytics.config import parse_config
-from metrics_dashboard import jobs
 from metrics_dashboard.runner import run_analysis
 from metrics_dashboard.settings import load_settings, with_overrides
+from metrics_dashboard.web import jobs
 from tests.browser.conftest import (
     PROJECT_ROOT,
     LiveApp,

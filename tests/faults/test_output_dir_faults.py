@@ -17,9 +17,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from analytics.config import parse_config
 from data_access.report_store import ReportStore
-from metrics_dashboard import cli, jobs
+from metrics_dashboard import cli
 from metrics_dashboard.runner import RunOutcome, run_analysis
 from metrics_dashboard.settings import load_settings
+from metrics_dashboard.web import jobs
 from tests.browser.conftest import (
     PROJECT_ROOT,
     LiveApp,

@@ -17,9 +17,9 @@ from dash import dash_table
 
 from analytics.config import AvailabilityConfig, ResilienceConfig, parse_config
 from components import config_forms as forms
-from dashboard_app import create_app
-from metrics_dashboard.context import set_settings
 from metrics_dashboard.settings import with_overrides
+from metrics_dashboard.web.app import create_app
+from metrics_dashboard.web.context import set_settings
 from tests.pages import find, text_of, tiny_settings, walk
 
 NO_UPDATE = dash.no_update

@@ -21,9 +21,9 @@ from analytics.report import REPORT_NAME_PREFIXES, load_report
 from components import dashboard_common as common
 from components.gauges import percent_text
 from components.timeline import MAX_FRAMES, PENDING
-from dashboard_app import create_app
-from metrics_dashboard.context import set_settings
 from metrics_dashboard.runner import run_analysis
+from metrics_dashboard.web.app import create_app
+from metrics_dashboard.web.context import set_settings
 from tests.components import availability_report, resilience_report, write_report
 from tests.pages import find, text_of, tiny_settings, walk
 

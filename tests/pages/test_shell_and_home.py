@@ -17,10 +17,10 @@ from dash import dcc, html
 from analytics.config import parse_config
 from components import reports
 from components.status import STATUS_COLORS, status_badge
-from dashboard_app import create_app, shell_layout
-from metrics_dashboard.context import set_settings
 from metrics_dashboard.runner import run_analysis
 from metrics_dashboard.settings import with_overrides
+from metrics_dashboard.web.app import create_app, shell_layout
+from metrics_dashboard.web.context import set_settings
 from tests.pages import find, text_of, tiny_settings, walk
 
 ALL_STATUSES = ("GOOD", "ATTENZIONE", "CRITICAL", "NO_DATA", "EXCELLENT", "ACCEPTABLE", "SEVERE")

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from metrics_dashboard.wsgi import WebServer, bind_address
+from metrics_dashboard.web.wsgi import WebServer, bind_address
 from tests.browser.conftest import PROJECT_ROOT, LiveApp, stop_app
 from tests.pages import tiny_settings
 from tests.scaleout import app_env, cli_command, serve

@@ -1,4 +1,4 @@
-"""The web process's settings, set once by ``dashboard_app.create_app``.
+"""The web process's settings, set once by ``metrics_dashboard.web.app.create_app``.
 
 Pages and callbacks read it through :func:`get_settings`; background jobs run in processes forked
 from (or, with Celery, started like) the web process, so they see the same value.

@@ -17,13 +17,13 @@ from dash import Input, Output, dcc, html
 from playwright.sync_api import Browser
 from werkzeug.serving import make_server
 
-from metrics_dashboard.auth import AuthSettings, add_user
-from metrics_dashboard.server import (
+from metrics_dashboard.settings import Settings, SettingsError, load_settings
+from metrics_dashboard.web.auth import AuthSettings, add_user
+from metrics_dashboard.web.server import (
     MAX_REQUEST_BYTES,
     content_security_policy,
     install_server_features,
 )
-from metrics_dashboard.settings import Settings, SettingsError, load_settings
 
 CLIENTSIDE_SCRIPT = "function(n) { return 'client ' + (n || 0); }"
 

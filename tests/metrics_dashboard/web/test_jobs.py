@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from metrics_dashboard import jobs, runner
+from metrics_dashboard import runner
 from metrics_dashboard.settings import with_overrides
+from metrics_dashboard.web import jobs
 from tests.pages import tiny_settings
 
 AVAILABILITY = {"analysis_type": "availability"}
@@ -69,7 +70,7 @@ def test_an_unexpected_error_is_logged_with_traceback_and_shown_short(
         raise ZeroDivisionError("deep inside")
 
     monkeypatch.setattr(runner, "run_analysis", explode)
-    with caplog.at_level(logging.ERROR, logger="metrics_dashboard.jobs"):
+    with caplog.at_level(logging.ERROR, logger="metrics_dashboard.web.jobs"):
         outcome, _ = run(AVAILABILITY, settings)
 
     assert outcome.error == (

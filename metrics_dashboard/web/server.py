@@ -1,5 +1,5 @@
 """Production features of the Flask server under Dash, installed by one call at the end of
-``dashboard_app.create_app``: security headers, authentication, probes, metrics and logs.
+``metrics_dashboard.web.app.create_app``: security headers, authentication, probes, metrics and logs.
 
 The Content-Security-Policy was checked in headless Chromium against Dash 4.4 and plotly.js
 (graphs, gauges, pies, heatmaps, clientside and server callbacks, debug mode):
@@ -21,9 +21,9 @@ import dash
 from flask import Response
 
 from data_access.report_store import MAX_UPLOAD_BYTES
-from metrics_dashboard.auth import AuthSettings, install_authentication
-from metrics_dashboard.observability import install_observability
 from metrics_dashboard.settings import Settings
+from metrics_dashboard.web.auth import AuthSettings, install_authentication
+from metrics_dashboard.web.observability import install_observability
 
 # Uploads travel base64-encoded inside the callback's JSON (4/3 of the file): this leaves room
 # for a file somewhat over MAX_UPLOAD_BYTES to get the store's clear "too large" message,

@@ -21,22 +21,22 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from data_access.base import DataSourceUnavailable
 from data_access.report_store import ReportStore
-from metrics_dashboard import observability
 from metrics_dashboard.logging_setup import (
     LogContextFilter,
     job_id_var,
     job_log_context,
     request_id_var,
 )
-from metrics_dashboard.observability import (
+from metrics_dashboard.settings import Settings, load_settings
+from metrics_dashboard.web import observability
+from metrics_dashboard.web.observability import (
     ReadinessCheck,
     install_observability,
     record_analysis,
     request_id_from,
 )
-from metrics_dashboard.settings import Settings, load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 
 
@@ -222,7 +222,7 @@ def test_an_unreadable_latest_report_is_skipped_and_logged_once(
     name = "cumulative_availability_analysis_20260102_063000_0123abcd.json"
     (settings.output_dir / name).write_text(broken)
     client = make_app(settings).server.test_client()
-    with caplog.at_level(logging.WARNING, logger="metrics_dashboard.observability"):
+    with caplog.at_level(logging.WARNING, logger="metrics_dashboard.web.observability"):
         first, second = scrape(client), scrape(client)
     assert first["metrics_dashboard_availability_score"] == []
     assert second["metrics_dashboard_availability_score"] == []
@@ -385,7 +385,7 @@ MULTIPROCESS_SCRIPT = textwrap.dedent(
     """
     import multiprocessing, os, sys
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = sys.argv[1]
-    from metrics_dashboard import observability
+    from metrics_dashboard.web import observability
     from data_access.report_store import ReportStore
 
     # A background-job process (forked, like Dash's diskcache jobs) records its analysis...

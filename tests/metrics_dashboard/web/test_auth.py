@@ -14,8 +14,9 @@ from flask import Flask, g, request
 from flask.testing import FlaskClient
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from metrics_dashboard import auth
-from metrics_dashboard.auth import (
+from metrics_dashboard.settings import SettingsError, load_settings
+from metrics_dashboard.web import auth
+from metrics_dashboard.web.auth import (
     AuthSettings,
     BasicAuthenticator,
     add_user,
@@ -24,7 +25,6 @@ from metrics_dashboard.auth import (
     load_users,
     prompt_password,
 )
-from metrics_dashboard.settings import SettingsError, load_settings
 
 # A fast hash for request tests (scrypt costs about 0.1 s per check, by design).
 FAST_HASH = generate_password_hash("s3cret", method="pbkdf2:sha256:1000")

@@ -31,8 +31,8 @@ from data_access.base import DataSourceError
 from data_access.report_store import ReportStoreError
 from metrics_dashboard import runner
 from metrics_dashboard.logging_setup import job_log_context
-from metrics_dashboard.observability import ANALYSIS_KINDS, record_analysis
 from metrics_dashboard.settings import Settings
+from metrics_dashboard.web.observability import ANALYSIS_KINDS, record_analysis
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def run_celery_worker(settings: Settings, *, concurrency: int | None = None) -> 
     Building the app registers every background callback as a task of :func:`celery_app`;
     the pool's processes fork from here with the app (and its settings) already in place.
     """
-    from dashboard_app import create_app
+    from metrics_dashboard.web.app import create_app
 
     create_app(settings)
     argv = ["worker", "--pool=prefork", f"--loglevel={settings.log_level}"]

@@ -11,7 +11,7 @@ Outside the command line, the same app runs under a plain gunicorn command, with
 the environment and ``.env``::
 
     gunicorn --workers 4 --threads 2 --bind 127.0.0.1:5001 \
-        'metrics_dashboard.wsgi:app_from_environment()'
+        'metrics_dashboard.web.wsgi:app_from_environment()'
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ GRACEFUL_TIMEOUT_S = 10
 
 def create_wsgi_app(settings: Settings) -> Any:
     """The WSGI application (the Dash app's Flask server) for ``settings``."""
-    from dashboard_app import create_app
+    from metrics_dashboard.web.app import create_app
 
     return create_app(settings).server
 

@@ -1,0 +1,1 @@
+"""The web app: the Dash app, its server features, background jobs and WSGI serving."""
