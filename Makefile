@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench test-deps clean
+.PHONY: run test check lint bench test-deps clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ test-deps:
 			chromium chromium-driver redis-server; \
 	fi
 
+# Every test, as CI runs it: unit, property, process, browser and scale-out tests.
 test: $(INSTALLED) test-deps
 	$(BIN)/python -m pytest
+
+# The fast loop while coding: lint, import contracts and the tests that need no browser and
+# start no server (a minute or two).
+check: lint
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -m "not browser and not server"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

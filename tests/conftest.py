@@ -5,11 +5,30 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:  # the browser library is imported only by tests that drive a browser
+    from playwright.sync_api import Browser, Playwright
+
+TESTS_ROOT = Path(__file__).resolve().parent
+# Tests that start real servers or worker processes (gunicorn, redis-server, Celery, fake
+# MongoDB peers): with the browser tests, what `make check` leaves to `make test`.
+SERVER_TEST_DIRS = (TESTS_ROOT / "scaleout", TESTS_ROOT / "faults")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the browser ``browser`` and every server test ``server``, so
+    that ``-m "not browser and not server"`` selects the fast unit tests."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if any(directory in Path(item.fspath).parents for directory in SERVER_TEST_DIRS):
+            item.add_marker(pytest.mark.server)
+
 
 TINY_SERVICES = """service_id,display_name,service_type
 web-1,Web frontend,web_service
@@ -55,6 +74,8 @@ def tiny_source_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (see .ci/run)")
     with sync_playwright() as instance:
