@@ -211,7 +211,7 @@ def test_pages_render_under_the_policy_without_violations(
         assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
 
         for graph in ("line", "gauge", "donut", "heatmap"):
-            expect(page.locator(f"#{graph} .main-svg").first).to_be_visible()
+            expect(page.locator(f"#{graph} .main-svg").first).to_be_visible(timeout=30_000)
         expect(page.locator("#client-out")).to_have_text("client 0")
         expect(page.locator("#server-out")).to_have_text("server 0")
         page.click("#go")
