@@ -7,7 +7,8 @@ header set by a single sign-on reverse proxy. One setting, ``AUTH_MODE``, choose
   the file is read). Write it with :func:`add_user` (``metrics-dashboard add-user``).
 - ``header``: the user named by ``AUTH_HEADER`` (default ``X-Forwarded-User``), trusted only on
   requests whose peer address is in ``AUTH_TRUSTED_PROXIES`` (default loopback), so that nobody
-  can bypass the proxy and name themselves.
+  can bypass the proxy and name themselves. The value is decoded as UTF-8 (strictly), and a
+  request carrying the header twice (WSGI servers join the copies with a comma) is refused.
 
 Every path needs an identity except the ones passed as ``open_paths`` (the liveness probe).
 Settings problems raise :class:`~metrics_dashboard.settings.SettingsError` at start-up, with a
@@ -340,7 +341,16 @@ class ProxyHeaderAuthenticator:
         if not self._is_trusted(peer):
             log.warning("request from %s refused: not a trusted proxy", peer)
             return Denied(403, "forbidden: requests must come through the single sign-on proxy")
-        identity = (request.headers.get(self._header) or "").strip()
+        raw = request.headers.get(self._header) or ""
+        # WSGI servers join a repeated header's values with commas: a comma means the header
+        # came more than once (a client's copy beside the proxy's), so no value can be trusted.
+        if "," in raw:
+            return Denied(400, f"bad request: {self._header} was sent more than once")
+        try:
+            # WSGI hands header bytes over as latin-1 text; the proxy sends UTF-8.
+            identity = raw.encode("latin-1").decode("utf-8").strip()
+        except UnicodeError:
+            return Denied(400, f"bad request: {self._header} is not UTF-8")
         if not identity or len(identity) > MAX_IDENTITY_LENGTH or not identity.isprintable():
             return Denied(401, f"authentication required: the proxy sent no valid {self._header}")
         return identity

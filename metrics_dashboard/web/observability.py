@@ -49,7 +49,7 @@ from prometheus_client.registry import Collector
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
 from metrics_dashboard import runner
-from metrics_dashboard.logging_setup import request_id_var
+from metrics_dashboard.logging_setup import log_field, request_id_var
 from metrics_dashboard.settings import Settings
 
 if TYPE_CHECKING:  # the logging setup imports this module, on the command line too: no Dash
@@ -380,7 +380,7 @@ def install_observability(
             quote(request.path, safe=_LOG_PATH_SAFE),
             response.status_code,
             seconds * 1000,
-            g.get("user", "-"),
+            log_field(g.get("user", "-")),
             f" callback={callback}" if callback else "",
         )
         return response

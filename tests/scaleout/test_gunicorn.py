@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from metrics_dashboard.web.wsgi import WebServer, bind_address
-from tests.browser.conftest import PROJECT_ROOT, LiveApp, stop_app
+from tests.browser.conftest import PROJECT_ROOT, LiveApp, free_port, stop_app
 from tests.pages import tiny_settings
 from tests.scaleout import app_env, cli_command, serve
 
@@ -78,7 +78,7 @@ def test_debug_refuses_several_workers(tmp_path: Path) -> None:
     result = subprocess.run(
         cli_command("serve", "--debug", "--workers", "2"),
         cwd=PROJECT_ROOT,
-        env=app_env(tmp_path, 1),
+        env=app_env(tmp_path, 1, {"FLASK_ENV": "development"}),
         capture_output=True,
         text=True,
         timeout=60,
@@ -99,3 +99,27 @@ def test_the_server_takes_its_address_and_workers_from_settings(tmp_path: Path) 
     assert server.cfg.loglevel == "warning"
     assert not server.cfg.preload_app
     assert bind_address("127.0.0.1", 80) == "127.0.0.1:80"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "extra_env"),
+    [
+        (["--debug"], {}),  # FLASK_ENV defaults to production
+        (["--host", "0.0.0.0"], {"FLASK_DEBUG": "true", "FLASK_ENV": "development"}),
+    ],
+    ids=["production", "not-loopback"],
+)
+def test_debug_outside_loopback_development_stops_start_up_with_exit_2(
+    tmp_path: Path, arguments: list[str], extra_env: dict[str, str]
+) -> None:
+    result = subprocess.run(
+        cli_command("serve", *arguments),
+        cwd=PROJECT_ROOT,
+        env=app_env(tmp_path, free_port(), extra_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "FLASK_DEBUG (--debug) is refused" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -337,3 +337,21 @@ def test_a_forwarded_for_rewrite_does_not_make_a_client_trusted() -> None:
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
     assert spoofed.status_code == 403
+
+
+def test_the_identity_is_decoded_as_utf8() -> None:
+    client = header_client()
+    # WSGI passes header bytes as latin-1 text: these are the UTF-8 bytes of "josé".
+    utf8 = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "jos\xc3\xa9"})
+    assert (utf8.status_code, utf8.get_data(as_text=True)) == (200, "hello josé")
+    latin1 = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "jos\xe9"})
+    assert latin1.status_code == 400
+    assert "X-Forwarded-User is not UTF-8" in latin1.get_data(as_text=True)
+
+
+def test_an_identity_header_sent_twice_is_refused() -> None:
+    """WSGI servers (gunicorn, werkzeug) join a repeated header's values with a comma."""
+    client = header_client()
+    twice = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "mallory,alice"})
+    assert twice.status_code == 400
+    assert "X-Forwarded-User was sent more than once" in twice.get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
+import flask
 import pytest
 from dash import Input, Output, html
 from flask.testing import FlaskClient
@@ -25,6 +27,7 @@ from metrics_dashboard.logging_setup import (
     LogContextFilter,
     job_id_var,
     job_log_context,
+    log_field,
     request_id_var,
 )
 from metrics_dashboard.settings import Settings, load_settings
@@ -356,6 +359,41 @@ def test_access_log_lines_cannot_be_forged_through_the_path(
     assert "path=/x%0Arequest%20method=GET%20path=/admin%20status=200 status=404 " in (
         record.getMessage()
     )
+
+
+def test_access_log_fields_cannot_be_forged_through_the_user_name(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(settings)
+    forged = 'eve" status=200 user=admin\nrequest method=GET'
+    app.server.before_request(lambda: setattr(flask.g, "user", forged))
+    with caplog.at_level(logging.INFO, logger="metrics_dashboard.access"):
+        app.server.test_client().get("/")
+    (record,) = [r for r in caplog.records if r.name == "metrics_dashboard.access"]
+    message = record.getMessage()
+    assert "\n" not in message
+    assert message.endswith(r'user="eve\" status=200 user=admin\nrequest method=GET"')
+    fields = shlex.split(message)  # how a log shipper splits key=value fields
+    assert [field for field in fields if field.startswith(("user=", "status="))] == [
+        "status=200",
+        'user=eve" status=200 user=admin\\nrequest method=GET',
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("alice@example.org", "alice@example.org"),
+        ("-", "-"),
+        ("two words", '"two words"'),
+        ('q"uote', r'"q\"uote"'),
+        ("josé", r'"jos\u00e9"'),
+        ("tab\there", r'"tab\there"'),
+        ("", '""'),
+    ],
+)
+def test_log_field_quotes_anything_but_plain_values(value: str, shown: str) -> None:
+    assert log_field(value) == shown
 
 
 def test_probes_are_logged_at_debug_level(
