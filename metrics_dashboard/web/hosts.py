@@ -19,7 +19,6 @@ import socket
 from collections.abc import Collection
 
 from flask import Flask, Response, request
-from werkzeug.sansio.utils import host_is_trusted
 
 from metrics_dashboard.settings import Settings, is_loopback_host
 
@@ -67,6 +66,20 @@ def _interface_addresses() -> list[str]:
     ]
 
 
+def host_allowed(host: str, allowed: Collection[str]) -> bool:
+    """Whether a Host header value (``name[:port]``) names one of ``allowed`` (see
+    :func:`allowed_hosts`; ``.example.com`` also matches its subdomains). Werkzeug's
+    ``host_is_trusted`` would do, but it cuts bracketed IPv6 entries at their first colon."""
+    host = host.strip().lower()
+    name = host[: host.index("]") + 1] if host.startswith("[") and "]" in host else host
+    if not name.startswith("["):
+        name = name.partition(":")[0]
+    return any(
+        name == entry or (entry.startswith(".") and (name == entry[1:] or name.endswith(entry)))
+        for entry in allowed
+    )
+
+
 def install_host_check(
     server: Flask, hosts: Collection[str], *, open_paths: Collection[str]
 ) -> None:
@@ -79,7 +92,7 @@ def install_host_check(
     log.info("allowed hosts: %s", ", ".join(trusted))
 
     def check_host() -> Response | None:
-        if request.path in exempt or host_is_trusted(request.host.lower(), trusted):
+        if request.path in exempt or host_allowed(request.host, trusted):
             return None
         return Response(
             "bad request: this host name is not served here (see ALLOWED_HOSTS)\n",

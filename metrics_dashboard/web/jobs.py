@@ -68,6 +68,41 @@ class JobOutcome:
         return self.error is None and self.report_name is not None
 
 
+# Messages of jobs that never produced an outcome; the page shows them (see callback_guard).
+JOB_LOST_MARKER = "[job lost] "
+QUEUE_UNAVAILABLE_MESSAGE = (
+    "The job queue (Redis) did not answer, so the analysis was not started. Try again in a "
+    "minute; if this persists, ask the operator to check Redis and the Celery workers."
+)
+UNEXPECTED_FAILURE_MESSAGE = "Unexpected error: the analysis failed (details in the server log)."
+
+
+def job_failure_message(error: BaseException) -> str:
+    """What the page says when an analysis job's callback raised instead of returning."""
+    text = str(error)
+    if JOB_LOST_MARKER in text:
+        return text.split(JOB_LOST_MARKER, 1)[1].split("\n", 1)[0]
+    if _is_queue_unavailable(error):
+        return QUEUE_UNAVAILABLE_MESSAGE
+    return UNEXPECTED_FAILURE_MESSAGE
+
+
+def _is_queue_unavailable(error: BaseException) -> bool:
+    try:
+        from kombu.exceptions import OperationalError
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # without the celery extra there is no queue
+        return False
+    return isinstance(error, OperationalError | RedisConnectionError | RedisTimeoutError)
+
+
+def lost_job_result(message: str) -> dict[str, Any]:
+    """The result a job manager hands Dash for a job that ended without one: Dash raises it as
+    an error, and the app's ``on_error`` hook shows ``message`` on the page."""
+    return {"background_callback_error": {"msg": JOB_LOST_MARKER + message, "tb": ""}}
+
+
 def new_job_token() -> str:
     """A fresh token for one page load (see the module docstring)."""
     return uuid.uuid4().hex

@@ -24,6 +24,7 @@ from flask import Response
 from data_access.report_store import MAX_UPLOAD_BYTES
 from metrics_dashboard.settings import Settings, check_debug_allowed
 from metrics_dashboard.web.auth import AuthSettings, install_authentication
+from metrics_dashboard.web.callback_guard import install_callback_guard
 from metrics_dashboard.web.hosts import allowed_hosts, install_host_check
 from metrics_dashboard.web.observability import install_observability
 
@@ -95,4 +96,5 @@ def install_server_features(
     open_paths = install_observability(app, settings)
     install_host_check(server, allowed_hosts(settings), open_paths=open_paths)
     install_authentication(server, auth_settings, open_paths=open_paths)
+    install_callback_guard(app)
     install_security_headers(app)
