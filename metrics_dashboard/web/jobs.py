@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +128,14 @@ _reaper_lock = threading.Lock()
 _reaper: threading.Thread | None = None
 
 
+# How long a web worker remembers that it stopped a job on purpose (a cancel), seconds.
+STOPPED_JOB_MEMORY_S = 600
+JOB_PROCESS_LOST_MESSAGE = (
+    "The analysis process stopped before it finished (it may have run out of memory); no "
+    "report was written. Start it again, or try a shorter window or fewer items."
+)
+
+
 def _job_process_manager(cache: Any) -> Any:
     """Dash's DiskcacheManager, fixed for a production server with several web workers.
 
@@ -138,10 +146,15 @@ def _job_process_manager(cache: Any) -> Any:
     * Dash reaps a job (waits for it) only in the process that handles its last poll or its
       cancel. That request may reach another worker, which can kill the job but not reap it:
       it would stay a zombie until its own worker started another job, and the other worker
-      would wait a full second for it. Each worker reaps its own jobs in the background, and a
-      job that already ended is not waited for.
+      would wait a full second for it. Each worker reaps its own jobs in the background, and
+      stopping a job never waits for it nor reaps it.
+    * A job's process may end and be reaped at any moment, between any two looks at it: no
+      look may raise (Dash's own lets ``psutil.NoSuchProcess`` escape, a 500), and a finished
+      job's result is removed from the cache only once the job has been stopped, so that a
+      failed poll leaves it for the next one (Dash removes it first, and then it is lost).
+    * A job whose process ended without a result, and was not stopped on purpose, is reported
+      to its page as lost (Dash would leave the page without a word).
     """
-    import psutil
     from dash import DiskcacheManager
 
     class JobProcessManager(DiskcacheManager):
@@ -162,14 +175,68 @@ def _job_process_manager(cache: Any) -> Any:
         def terminate_job(self, job: Any) -> None:
             if job is None:
                 return
-            try:
-                if psutil.Process(int(job)).status() == psutil.STATUS_ZOMBIE:
-                    return  # ended already: its own worker reaps it
-            except psutil.NoSuchProcess:
-                return
-            super().terminate_job(job)
+            self.handle.set(_stopped_key(job), True, expire=STOPPED_JOB_MEMORY_S)
+            stop_process_tree(int(job))
+
+        def job_running(self, job: Any) -> bool:
+            return job is not None and process_running(int(job))
+
+        def get_result(self, key: str, job: Any) -> Any:
+            result = self.handle.get(key, self.UNDEFINED)
+            if result is self.UNDEFINED:
+                return self._lost_result(key, job)
+            if job:
+                self.terminate_job(job)
+            self.clear_cache_entry(self._make_progress_key(key))
+            if self.cache_by is None:
+                self.clear_cache_entry(key)
+            elif self.expire:
+                self.handle.touch(key, expire=self.expire)
+            return result
+
+        def _lost_result(self, key: str, job: Any) -> Any:
+            """UNDEFINED while the job may still deliver; the lost-job error once it cannot."""
+            if job is None or self.job_running(job) or self.handle.get(_stopped_key(job)):
+                return self.UNDEFINED
+            # The job may have written its result and ended since the first look.
+            if self.handle.get(key, self.UNDEFINED) is not self.UNDEFINED:
+                return self.get_result(key, job)
+            log.warning("analysis job process %s ended without a result", job)
+            self.terminate_job(job)  # remembered as stopped: reported once
+            return lost_job_result(JOB_PROCESS_LOST_MESSAGE)
 
     return JobProcessManager(cache)
+
+
+def _stopped_key(job: Any) -> str:
+    return f"metrics-dashboard-stopped-job-{job}"
+
+
+def process_running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has: it awaits its reaper)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone (reaped), or not ours to look at
+        return False
+
+
+def stop_process_tree(pid: int) -> None:
+    """Kill ``pid`` and its descendants, if still there. Never raises for a process that ended
+    or was reaped meanwhile, and never waits: its parent's reaper collects it."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return
+        family = [*process.children(recursive=True), process]
+    except psutil.Error:
+        return
+    for member in family:
+        with suppress(psutil.Error):
+            member.kill()  # psutil checks the pid still names the same process
 
 
 def release_inherited_connections() -> None:

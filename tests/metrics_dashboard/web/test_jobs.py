@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -147,3 +148,141 @@ def test_redis_url_selects_celery_with_the_time_limit(settings) -> None:
 
     assert isinstance(manager, CeleryManager)
     assert manager.handle.conf.task_time_limit == settings.max_analysis_timeout + 30
+
+
+# --- the job manager: a finished job's result always reaches its page ------------------------
+
+RESULT = ["the alert", "/availability/dashboard?report=r.json"]
+PSUTIL_ENTRY_POINTS = ("pid_exists", "Process.__init__", "Process.status", "Process.children",
+                       "Process.kill", "Process.wait", "Process.is_running")  # fmt: skip
+
+
+@pytest.fixture
+def manager(tmp_path: Path):
+    import diskcache
+
+    return jobs._job_process_manager(diskcache.Cache(str(tmp_path / "jobs")))
+
+
+def start_job(manager, key: str, *, linger: bool, write: bool = True) -> int:
+    """A job process that writes RESULT as Dash's job function does (unless not ``write``);
+    with ``linger`` it then stays alive (as a process may while it exits) until killed."""
+
+    def job(result_key: str, _progress_key: str, _args: object, _context: object) -> None:
+        if write:
+            manager.handle.set(result_key, RESULT)
+        if linger:
+            time.sleep(120)
+
+    return int(manager.call_job_fn(key, job, [], {}))
+
+
+def wait_for(condition, what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def end_and_reap(pid: int) -> None:
+    """What the job's exit and the reaper thread do: the process ends and is waited for."""
+    import os
+    import signal
+
+    from multiprocess import active_children
+
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: pid not in {child.pid for child in active_children()}, "the reap")
+
+
+def vanish_at_call(monkeypatch: pytest.MonkeyPatch, pid: int, call: int) -> list[str]:
+    """Make the job process end and be reaped just before the ``call``-th psutil call that the
+    code under test makes, whichever it is: every critical moment of a terminate path."""
+    import psutil
+
+    calls: list[str] = []
+
+    def wrap(owner, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            calls.append(label)
+            if len(calls) == call:
+                end_and_reap(pid)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, wrapper)
+
+    for entry in PSUTIL_ENTRY_POINTS:
+        owner_name, _, attribute = entry.rpartition(".")
+        wrap(psutil.Process if owner_name else psutil, attribute or entry, entry)
+    return calls
+
+
+@pytest.mark.parametrize("call", range(1, 8))
+def test_a_job_that_ends_and_is_reaped_during_the_result_poll_still_delivers_it(
+    manager, monkeypatch: pytest.MonkeyPatch, call: int
+) -> None:
+    key = f"result-{call}"
+    pid = start_job(manager, key, linger=True)
+    wait_for(lambda: manager.result_ready(key), "the job's result")
+    calls = vanish_at_call(monkeypatch, pid, call)
+
+    # What Dash does on the poll that finds the result: get_result, then job_running.
+    try:
+        result = manager.get_result(key, str(pid))
+        running = manager.job_running(str(pid))
+    finally:
+        monkeypatch.undo()
+        end_and_reap(pid)
+    assert result == RESULT, calls
+    assert running is False
+    assert not manager.result_ready(key)  # delivered once, then removed
+
+
+def test_terminating_a_vanished_job_is_a_no_op(manager) -> None:
+    pid = start_job(manager, "gone", linger=False)
+    wait_for(lambda: manager.result_ready("gone"), "the job's result")
+    end_and_reap(pid)
+
+    manager.terminate_job(str(pid))
+    assert manager.job_running(str(pid)) is False
+    assert manager.get_result("gone", str(pid)) == RESULT
+
+
+def test_a_job_process_that_dies_without_a_result_is_reported_lost_once(manager) -> None:
+    from dash.exceptions import BackgroundCallbackError
+
+    pid = start_job(manager, "dies", linger=True, write=False)
+    assert manager.get_result("dies", str(pid)) is manager.UNDEFINED  # still running
+    end_and_reap(pid)  # killed from outside (the kernel's out-of-memory killer, say)
+
+    lost = manager.get_result("dies", str(pid))
+
+    error = lost["background_callback_error"]
+    # What the app's on_error hook shows on the page, from the error Dash raises with it.
+    raised = BackgroundCallbackError(
+        f"An error occurred inside a background callback: {error['msg']}\n{error['tb']}"
+    )
+    assert jobs.job_failure_message(raised) == jobs.JOB_PROCESS_LOST_MESSAGE
+    assert manager.get_result("dies", str(pid)) is manager.UNDEFINED  # said once
+
+
+def test_a_cancelled_job_is_not_reported_lost(manager) -> None:
+    pid = start_job(manager, "cancelled", linger=True, write=False)
+    manager.terminate_job(str(pid))  # Dash's cancel
+    end_and_reap(pid)
+    assert manager.get_result("cancelled", str(pid)) is manager.UNDEFINED
+    assert manager.job_running(str(pid)) is False
+
+
+def test_job_failure_messages_for_the_page() -> None:
+    from kombu.exceptions import OperationalError
+
+    assert jobs.job_failure_message(OperationalError("Error 111 connecting")) == (
+        jobs.QUEUE_UNAVAILABLE_MESSAGE
+    )
+    assert jobs.job_failure_message(ZeroDivisionError("internals")) == (
+        jobs.UNEXPECTED_FAILURE_MESSAGE
+    )
