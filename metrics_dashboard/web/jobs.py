@@ -26,12 +26,16 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+import dash
+from flask import g, request
+
 from analytics.config import ConfigError, parse_config
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStoreError
 from metrics_dashboard import runner
 from metrics_dashboard.logging_setup import job_log_context
 from metrics_dashboard.settings import Settings
+from metrics_dashboard.web.job_slots import JobSlots, Limits, Place, SlotRefused, slot_store
 from metrics_dashboard.web.observability import ANALYSIS_KINDS, record_analysis
 
 log = logging.getLogger(__name__)
@@ -336,28 +340,111 @@ def run_analysis_job(
     settings: Settings,
     set_progress: ProgressReporter,
     job_token: str = "",
+    exclusive_key: str | None = None,
+    user: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> JobOutcome:
     """Run one analysis for a page; never raises for a problem the user can fix.
 
     ``config_data`` is the configuration as the page built it (validated here with
-    ``parse_config``). Progress goes to ``set_progress`` as ``(percent, label)``. The run stops
-    with an error after ``settings.max_analysis_timeout`` seconds.
+    ``parse_config``). The job first takes a slot (:mod:`metrics_dashboard.web.job_slots`):
+    while it waits, progress says ``Queued (N ahead)``. ``user`` is whose share of the slots it
+    uses (default: the identity of the request that started it, see :func:`job_user`). While a
+    job holding ``exclusive_key`` runs or waits, another with the same key does not run: it
+    returns at once with an error saying so. Progress goes to ``set_progress`` as ``(percent,
+    label)``. The analysis stops with an error after ``settings.max_analysis_timeout`` seconds
+    (counted from when it got its slot).
     """
     kind = str(config_data.get("analysis_type", "analysis"))
+    slots = JobSlots(
+        slot_store(settings.cache_dir, settings.redis_url),
+        Limits(
+            running=settings.max_concurrent_analyses,
+            per_user=settings.max_analyses_per_user,
+            waiting=settings.max_queued_analyses,
+        ),
+    )
+    with job_log_context(job_token):
+        try:
+            with slots.slot(
+                user=user or job_user(),
+                exclusive_key=exclusive_key,
+                ticket_id=current_celery_task_id(),
+                on_wait=lambda place: set_progress(queued_progress(place)),
+            ):
+                return _run_in_slot(config_data, settings, set_progress, kind, job_token, clock)
+        except SlotRefused as refusal:
+            log.info("analysis job not started kind=%s job=%s: %s", kind, job_token, refusal)
+            return JobOutcome(kind=kind, error=str(refusal))
+        except Exception as error:  # from the slots' store: _run_in_slot catches its own
+            log.exception("analysis job could not get a slot kind=%s job=%s", kind, job_token)
+            message = (
+                QUEUE_UNAVAILABLE_MESSAGE
+                if _is_queue_unavailable(error)
+                else "The analysis could not be queued (details in the server log)."
+            )
+            return JobOutcome(kind=kind, error=message)
+
+
+def _run_in_slot(
+    config_data: Mapping[str, Any],
+    settings: Settings,
+    set_progress: ProgressReporter,
+    kind: str,
+    job_token: str,
+    clock: Callable[[], float],
+) -> JobOutcome:
     limit = settings.max_analysis_timeout
-    deadline = time.monotonic() + limit
+    started = clock()
+    deadline = started + limit
 
     def progress(stage: str, fraction: float) -> None:
-        if time.monotonic() > deadline:
+        if clock() > deadline:
             raise AnalysisTimeout
         set_progress(progress_value(stage=stage, fraction=fraction))
 
-    started = time.monotonic()
-    with job_log_context(job_token):
-        result, outcome_label = _attempt(config_data, settings, progress, kind, limit, job_token)
+    result, outcome_label = _attempt(config_data, settings, progress, kind, limit, job_token)
     if kind in ANALYSIS_KINDS:
-        record_analysis(kind, time.monotonic() - started, outcome_label)
+        record_analysis(kind, clock() - started, outcome_label)
     return result
+
+
+def queued_progress(place: Place) -> tuple[int, str]:
+    """The progress bar's (percent, label) while a job waits for a slot."""
+    if place.own_running and place.ahead == 0:
+        return 0, "Queued: your other analysis runs first…"
+    return 0, f"Queued ({place.ahead} ahead)…"
+
+
+# The namespace of what the request that starts a job tells the job (callback_context.custom_data).
+_JOB_CONTEXT = "metrics_dashboard"
+
+
+@dash.hooks.custom_data(_JOB_CONTEXT)
+def _request_identity(_context: Any) -> dict[str, str]:
+    """Runs in the request of every callback: who asks, for the job slots' per-user limit (the
+    authenticated name, else the client address). Dash hands it to background jobs."""
+    return {"user": g.get("user") or request.remote_addr or "-"}
+
+
+def job_user() -> str:
+    """The identity of the request that started the running background job ("-" outside one)."""
+    try:
+        data = dash.callback_context.custom_data.get(_JOB_CONTEXT, {})
+    except Exception:  # no callback context: called outside a callback (tests, scripts)
+        return "-"
+    return str(data.get("user") or "-")
+
+
+def current_celery_task_id() -> str | None:
+    """The id of the Celery task running this code (the Dash job id), if any: the job's slot
+    ticket is named after it so that the web process can find the job's lease."""
+    try:
+        from celery import current_task
+    except ImportError:
+        return None
+    request_ = getattr(current_task, "request", None) if current_task else None
+    return getattr(request_, "id", None)
 
 
 def _attempt(

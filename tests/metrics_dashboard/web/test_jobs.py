@@ -85,15 +85,15 @@ def test_an_unexpected_error_is_logged_with_traceback_and_shown_short(
 def test_the_time_limit_stops_a_long_step_in_the_main_thread(
     settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def slow(*_args, **_kwargs):
-        time.sleep(5)
+    never = threading.Event()
+
+    def stuck(*_args, **_kwargs):
+        never.wait(60)  # a step that never reports progress
         raise AssertionError("the time limit did not interrupt the run")
 
-    monkeypatch.setattr(runner, "run_analysis", slow)
-    started = time.monotonic()
+    monkeypatch.setattr(runner, "run_analysis", stuck)
     outcome, _ = run(AVAILABILITY, with_overrides(settings, max_analysis_timeout=1))
 
-    assert time.monotonic() - started < 3
     assert "MAX_ANALYSIS_TIMEOUT" in outcome.error
     assert "1 s" in outcome.error
 
@@ -101,9 +101,11 @@ def test_the_time_limit_stops_a_long_step_in_the_main_thread(
 def test_outside_the_main_thread_the_limit_is_checked_at_each_stage(
     settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    now = [100.0]
+
     def slow_between_stages(config, *, settings, progress):
         progress(runner.STAGE_LOADING, 0.0)
-        time.sleep(1.2)
+        now[0] += 1.5  # the loading took longer than the limit
         progress(runner.STAGE_SCORING, 0.4)
         raise AssertionError("the deadline was not checked")
 
@@ -111,11 +113,16 @@ def test_outside_the_main_thread_the_limit_is_checked_at_each_stage(
     outcomes: list[jobs.JobOutcome] = []
     worker = threading.Thread(
         target=lambda: outcomes.append(
-            run(AVAILABILITY, with_overrides(settings, max_analysis_timeout=1))[0]
+            jobs.run_analysis_job(
+                AVAILABILITY,
+                settings=with_overrides(settings, max_analysis_timeout=1),
+                set_progress=lambda _value: None,
+                clock=lambda: now[0],
+            )
         )
     )
     worker.start()
-    worker.join(10)
+    worker.join(30)
 
     assert "MAX_ANALYSIS_TIMEOUT" in outcomes[0].error
 
@@ -286,3 +293,120 @@ def test_job_failure_messages_for_the_page() -> None:
     assert jobs.job_failure_message(ZeroDivisionError("internals")) == (
         jobs.UNEXPECTED_FAILURE_MESSAGE
     )
+
+
+# --- slots: a queue in front of the analyses ---------------------------------------------------
+
+
+@pytest.fixture
+def held_runner(monkeypatch: pytest.MonkeyPatch):
+    """The runner, held at its start until ``release`` is set; ``started`` says it got there."""
+    started, release = threading.Event(), threading.Event()
+    original = runner.run_analysis
+
+    def held(config, *, settings, progress):
+        started.set()
+        assert release.wait(60), "never released"
+        return original(config, settings=settings, progress=progress)
+
+    monkeypatch.setattr(runner, "run_analysis", held)
+    yield started, release
+    release.set()
+
+
+def in_thread(settings, *, user: str, exclusive_key: str | None = None):
+    seen: list[tuple[int, str]] = []
+    outcomes: list[jobs.JobOutcome] = []
+
+    def job() -> None:
+        outcomes.append(
+            jobs.run_analysis_job(
+                AVAILABILITY,
+                settings=settings,
+                set_progress=seen.append,
+                user=user,
+                exclusive_key=exclusive_key,
+            )
+        )
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    return thread, seen, outcomes
+
+
+def test_a_job_over_the_limit_waits_queued_and_runs_when_the_slot_frees(
+    settings, held_runner
+) -> None:
+    started, release = held_runner
+    one_at_a_time = with_overrides(settings, max_concurrent_analyses=1)
+    first, _, first_outcome = in_thread(one_at_a_time, user="alice")
+    assert started.wait(30)
+    started.clear()
+    second, second_seen, second_outcome = in_thread(one_at_a_time, user="bob")
+    wait_for(lambda: second_seen, "the second job's first progress report")
+    assert second_seen[0] == (0, "Queued (0 ahead)…")
+    assert not started.is_set()  # the second analysis has not begun
+
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert first_outcome[0].succeeded and second_outcome[0].succeeded
+    labels = [label for _, label in second_seen]
+    assert labels[0].startswith("Queued") and labels[1].startswith("Loading data")
+
+
+def test_a_user_over_their_share_is_told_their_own_analysis_runs_first(
+    settings, held_runner
+) -> None:
+    started, release = held_runner
+    first, _, _ = in_thread(settings, user="alice")
+    assert started.wait(30)
+    second, seen, outcome = in_thread(settings, user="alice")
+    wait_for(lambda: seen, "the second job's first progress report")
+    assert seen[0] == (0, "Queued: your other analysis runs first…")
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert outcome[0].succeeded
+
+
+def test_a_job_with_the_exclusive_key_of_a_running_one_does_not_run(settings, held_runner) -> None:
+    started, release = held_runner
+    first, _, first_outcome = in_thread(settings, user="alice", exclusive_key="live:cfg-1")
+    assert started.wait(30)
+    started.clear()
+
+    refused, seen = run_with_key(settings, user="bob", exclusive_key="live:cfg-1")
+
+    assert not refused.succeeded
+    assert refused.kind == "availability"
+    assert refused.error.startswith("An analysis of this configuration is already running")
+    assert seen == [] and not started.is_set()
+    release.set()
+    first.join(60)
+    assert first_outcome[0].succeeded
+    again, _ = run_with_key(settings, user="bob", exclusive_key="live:cfg-1")
+    assert again.succeeded  # the key is free once its job has ended
+
+
+def run_with_key(settings, *, user: str, exclusive_key: str):
+    seen: list[tuple[int, str]] = []
+    outcome = jobs.run_analysis_job(
+        AVAILABILITY,
+        settings=settings,
+        set_progress=seen.append,
+        user=user,
+        exclusive_key=exclusive_key,
+    )
+    return outcome, seen
+
+
+def test_a_full_queue_is_a_clear_error(settings, held_runner) -> None:
+    started, release = held_runner
+    no_queue = with_overrides(settings, max_concurrent_analyses=1, max_queued_analyses=0)
+    first, _, _ = in_thread(no_queue, user="alice")
+    assert started.wait(30)
+    outcome, _ = run_with_key(no_queue, user="bob", exclusive_key="other")
+    assert outcome.error.startswith("Too many analyses are waiting: 0 already wait")
+    release.set()
+    first.join(60)
