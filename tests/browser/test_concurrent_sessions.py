@@ -18,6 +18,7 @@ from tests.browser.test_availability_flow import (
     read_report,
     report_name_from,
 )
+from tests.scaleout import serve
 
 
 def watched_sessions(browser: Browser, app: LiveApp) -> Iterator[list[WatchedPage]]:
@@ -103,6 +104,8 @@ def slow_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         extra_env={
             "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
             "MAX_ANALYSIS_TIMEOUT": str(SLOW_APP_TIMEOUT_S),
+            # Both sessions come from 127.0.0.1, one user: let them run side by side.
+            "MAX_ANALYSES_PER_USER": "2",
         },
     )
     yield app
@@ -161,3 +164,62 @@ def test_a_job_past_max_analysis_timeout_stops_with_a_clear_error(
     expect(result.locator(".alert-danger")).to_be_visible()
     assert page.url.endswith("/resilience/config")
     assert sorted(slow_app.output_dir.glob("resilience_*.json")) == before
+
+
+@pytest.fixture(scope="module")
+def one_slot_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The slowed-down app with one analysis slot, behind a (loopback) single sign-on proxy."""
+    base = tmp_path_factory.mktemp("one_slot_app")
+    (base / "patch").mkdir()
+    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
+    app = serve(
+        base,
+        extra_env={
+            "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
+            "MAX_CONCURRENT_ANALYSES": "1",
+            "AUTH_MODE": "header",
+        },
+        ready_path="/healthz",
+    )
+    yield app
+    stop_app(app)
+
+
+def test_analyses_over_the_limit_wait_in_a_queue_that_says_how_many_are_ahead(
+    browser: Browser, one_slot_app: LiveApp
+) -> None:
+    users = ("alice", "bob", "carol")
+    contexts = [
+        browser.new_context(
+            base_url=one_slot_app.url, extra_http_headers={"X-Forwarded-User": user}
+        )
+        for user in users
+    ]
+    watched = [WatchedPage(context.new_page()) for context in contexts]
+    pages = [session.page for session in watched]
+    try:
+        for page in pages:
+            page.set_default_timeout(30_000)
+            open_config(page)
+        alice, bob, carol = pages
+        alice.locator("#availability-config-start").click()
+        expect(alice.locator("#availability-config-progress")).to_contain_text(
+            re.compile(r"Loading data|Scoring|Writing report")
+        )
+        bob.locator("#availability-config-start").click()
+        expect(bob.locator("#availability-config-progress")).to_contain_text("Queued (0 ahead)")
+        carol.locator("#availability-config-start").click()
+        expect(carol.locator("#availability-config-progress")).to_contain_text("Queued (1 ahead)")
+        for page in pages:
+            expect(page).to_have_url(
+                re.compile(r"/availability/dashboard\?report="), timeout=JOB_TIMEOUT_MS
+            )
+        names = {report_name_from(page.url) for page in pages}
+    finally:
+        for context in contexts:
+            context.close()
+    assert len(names) == 3
+    assert sorted(path.name for path in one_slot_app.output_dir.glob("*.json")) == sorted(names)
+    for session in watched:
+        assert not session.console_errors, session.console_errors
+        assert not session.failed_requests, session.failed_requests

@@ -56,9 +56,14 @@ def cli_command(*args: str) -> list[str]:
 
 
 def serve(
-    tmp: Path, serve_args: Sequence[str] = (), *, extra_env: dict[str, str] | None = None
+    tmp: Path,
+    serve_args: Sequence[str] = (),
+    *,
+    extra_env: dict[str, str] | None = None,
+    ready_path: str = "/",
 ) -> LiveApp:
-    """``metrics-dashboard serve *serve_args`` in its own process, once it answers."""
+    """``metrics-dashboard serve *serve_args`` in its own process, once ``ready_path`` answers
+    (``/healthz`` for an app that wants an identity everywhere else)."""
     port = free_port()
     log_path = tmp / "app.log"
     with log_path.open("wb") as log_file:
@@ -75,7 +80,7 @@ def serve(
         if process.poll() is not None:
             raise RuntimeError(f"the app exited with {process.returncode}:\n{app.log_text()}")
         try:
-            with urllib.request.urlopen(app.url + "/", timeout=2):
+            with urllib.request.urlopen(app.url + ready_path, timeout=2):
                 return app
         except OSError:
             time.sleep(0.3)
