@@ -35,7 +35,16 @@ from data_access.report_store import ReportStoreError
 from metrics_dashboard import runner
 from metrics_dashboard.logging_setup import job_log_context
 from metrics_dashboard.settings import Settings
-from metrics_dashboard.web.job_slots import JobSlots, Limits, Place, SlotRefused, slot_store
+from metrics_dashboard.web.job_slots import (
+    REDIS_TIMEOUT_S,
+    JobSlots,
+    Limits,
+    Place,
+    SlotRefused,
+    lease_name,
+    slot_store,
+    started_name,
+)
 from metrics_dashboard.web.observability import ANALYSIS_KINDS, record_analysis
 
 log = logging.getLogger(__name__)
@@ -75,8 +84,9 @@ class JobOutcome:
 # Messages of jobs that never produced an outcome; the page shows them (see callback_guard).
 JOB_LOST_MARKER = "[job lost] "
 QUEUE_UNAVAILABLE_MESSAGE = (
-    "The job queue (Redis) did not answer, so the analysis was not started. Try again in a "
-    "minute; if this persists, ask the operator to check Redis and the Celery workers."
+    "The job queue (Redis) did not answer. If the analysis had started, its report may still "
+    "appear in the reports list; otherwise start it again in a minute. If this persists, ask "
+    "the operator to check Redis and the Celery workers."
 )
 UNEXPECTED_FAILURE_MESSAGE = "Unexpected error: the analysis failed (details in the server log)."
 
@@ -116,9 +126,7 @@ def background_manager(settings: Settings) -> Any:
     """Dash's background-callback manager: Celery on ``REDIS_URL`` when set, otherwise diskcache
     in ``settings.jobs_cache_dir`` with jobs run in child processes of the web server."""
     if settings.redis_url:
-        from dash import CeleryManager
-
-        return CeleryManager(celery_app(settings))
+        return _celery_job_manager(settings)
 
     import diskcache
 
@@ -300,21 +308,104 @@ def _reap_jobs() -> None:
                 return
 
 
+CELERY_WORKER_LOST_MESSAGE = (
+    "The worker running this analysis stopped before it finished (it was killed, ran out of "
+    "memory or passed its time limit); no report was written. Start it again; if this "
+    "persists, ask the operator to check the Celery workers."
+)
+# Request headers that never travel to a Celery worker through Redis (credentials).
+_PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _celery_job_manager(settings: Settings) -> Any:
+    """Dash's CeleryManager, with what a broker outage or a dead worker needs.
+
+    * A job whose worker died is reported to its page: its slot lease
+      (:mod:`metrics_dashboard.web.job_slots`, named after the task id) lapsed after the job
+      had started, or Celery marked the task failed (its pool process was killed). Dash would
+      keep polling a task that stays PENDING forever, or stop without a word.
+    * Credentials in the starting request's headers are not copied into the task message.
+    * A cancel is remembered, so that a cancelled job is not reported lost.
+    """
+    from dash import CeleryManager
+
+    store = slot_store(settings.cache_dir, settings.redis_url)
+
+    class JobQueueManager(CeleryManager):
+        def call_job_fn(self, key: str, job_fn: Any, args: Any, context: Any) -> Any:
+            context = dict(context)
+            headers = context.get("headers") or {}
+            context["headers"] = {
+                name: value
+                for name, value in headers.items()
+                if name.lower() not in _PRIVATE_HEADERS
+            }
+            context["cookies"] = {}
+            return super().call_job_fn(key, job_fn, args, context)
+
+        def terminate_job(self, job: Any) -> None:
+            if job is None:
+                return
+            store.renew(_stopped_key(job), STOPPED_JOB_MEMORY_S)
+            super().terminate_job(job)
+
+        def get_result(self, key: str, job: Any) -> Any:
+            result = super().get_result(key, job)
+            if result is not self.UNDEFINED or job is None or store.exists(_stopped_key(job)):
+                return result
+            failed = self.get_task(job).state in ("FAILURE", "REVOKED")
+            lapsed = store.exists(started_name(job)) and not store.exists(lease_name(job))
+            if not (failed or lapsed):
+                return self.UNDEFINED
+            result = super().get_result(key, job)  # written just before the lease lapsed?
+            if result is not self.UNDEFINED:
+                return result
+            log.warning(
+                "analysis job %s lost its worker (%s)",
+                job,
+                "task failed" if failed else "lease lapsed",
+            )
+            store.renew(_stopped_key(job), STOPPED_JOB_MEMORY_S)  # reported once
+            return lost_job_result(CELERY_WORKER_LOST_MESSAGE)
+
+    return JobQueueManager(celery_app(settings))
+
+
+def celery_time_limit_s(settings: Settings) -> int:
+    """Celery's hard limit on one task: a job may first wait its turn behind every queued job
+    (see job_slots), then run; the in-job limit of :func:`run_analysis_job` comes first."""
+    return (settings.max_queued_analyses + 1) * settings.max_analysis_timeout + 30
+
+
 @functools.cache
 def celery_app(settings: Settings) -> Any:
     """The Celery application the web process and the workers share (broker and results in
     Redis). Celery's own time limits back up the in-job limit of :func:`run_analysis_job`.
+
+    Every Redis call gives up after REDIS_TIMEOUT_S and is retried at most once: a web request
+    that starts a job answers within seconds when Redis is down (Celery's default retry policy
+    of the result backend alone held it for 20 s). Workers keep reconnecting to the broker.
 
     One instance per settings: Dash registers the background callbacks as tasks of the instance
     its manager holds, and :func:`run_celery_worker` must run that very instance.
     """
     from celery import Celery
 
+    retry_once = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
     app = Celery("metrics_dashboard", broker=settings.redis_url, backend=settings.redis_url)
     app.conf.update(
-        task_time_limit=settings.max_analysis_timeout + 30,
+        task_time_limit=celery_time_limit_s(settings),
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
+        broker_connection_timeout=REDIS_TIMEOUT_S,
+        broker_transport_options={
+            "socket_timeout": REDIS_TIMEOUT_S,
+            "socket_connect_timeout": REDIS_TIMEOUT_S,
+        },
+        task_publish_retry_policy=retry_once,
+        redis_socket_timeout=REDIS_TIMEOUT_S,
+        redis_socket_connect_timeout=REDIS_TIMEOUT_S,
+        result_backend_transport_options={"retry_policy": retry_once},
     )
     return app
 

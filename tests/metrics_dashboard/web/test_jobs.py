@@ -154,7 +154,9 @@ def test_redis_url_selects_celery_with_the_time_limit(settings) -> None:
     manager = jobs.background_manager(with_overrides(settings, redis_url="redis://127.0.0.1:1/0"))
 
     assert isinstance(manager, CeleryManager)
-    assert manager.handle.conf.task_time_limit == settings.max_analysis_timeout + 30
+    # Time to wait behind every queued job, then run, plus a margin: 11 * 300 + 30.
+    assert manager.handle.conf.task_time_limit == 3330
+    assert manager.handle.conf.redis_socket_connect_timeout == 3.0
 
 
 # --- the job manager: a finished job's result always reaches its page ------------------------

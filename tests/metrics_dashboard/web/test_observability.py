@@ -30,7 +30,7 @@ from metrics_dashboard.logging_setup import (
     log_field,
     request_id_var,
 )
-from metrics_dashboard.settings import Settings, load_settings
+from metrics_dashboard.settings import Settings, load_settings, with_overrides
 from metrics_dashboard.web import observability
 from metrics_dashboard.web.observability import (
     ReadinessCheck,
@@ -116,6 +116,28 @@ def test_readyz_says_why_the_data_source_is_unavailable(
     assert response.status_code == 503
     assert response.json["status"] == "unavailable"
     assert str(tiny_source_dir) in response.json["reason"]
+
+
+def test_readyz_is_not_ready_when_the_job_queue_does_not_answer(settings: Settings) -> None:
+    from tests.browser.conftest import free_port
+
+    closed = f"redis://:secret@127.0.0.1:{free_port()}/0"
+    response = (
+        make_app(with_overrides(settings, redis_url=closed)).server.test_client().get("/readyz")
+    )
+    assert response.status_code == 503
+    assert response.json["reason"].startswith("the job queue (Redis at 127.0.0.1:")
+    assert "secret" not in response.json["reason"]
+
+
+def test_readyz_is_ready_with_a_job_queue_that_answers(settings: Settings, tmp_path: Path) -> None:
+    from tests.scaleout import redis_server
+
+    with redis_server(tmp_path) as url:
+        response = (
+            make_app(with_overrides(settings, redis_url=url)).server.test_client().get("/readyz")
+        )
+    assert (response.status_code, response.json) == (200, {"status": "ready"})
 
 
 def test_readyz_reports_unexpected_failures_without_details(
