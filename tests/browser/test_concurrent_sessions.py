@@ -4,21 +4,20 @@ and a job past MAX_ANALYSIS_TIMEOUT stops with a clear error."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PROJECT_ROOT, LiveApp, WatchedPage, start_app, stop_app
+from tests.browser.conftest import LiveApp, WatchedPage, start_app, stop_app
 from tests.browser.test_availability_flow import (
     DATA_TIMEOUT_MS,
     JOB_TIMEOUT_MS,
     read_report,
     report_name_from,
 )
-from tests.scaleout import serve
+from tests.scaleout import serve, slow_runner_env
 
 
 def watched_sessions(browser: Browser, app: LiveApp) -> Iterator[list[WatchedPage]]:
@@ -67,29 +66,6 @@ def test_two_sessions_run_the_same_analysis_at_once(two_sessions, live_app) -> N
         )
 
 
-# A slowed-down app, so that jobs can be watched, cancelled and timed out. The slowdown is a
-# `sitecustomize` module on the app process's PYTHONPATH (test only): it wraps the runner so
-# that each progress step pauses, a little for availability, long for resilience.
-SLOW_RUNNER = """
-import time
-
-import metrics_dashboard.runner as runner
-
-PAUSE_S = {"availability": 1.0, "resilience": 4.0}
-_run_analysis = runner.run_analysis
-
-
-def slow_run_analysis(config, *, settings, progress=None, **kwargs):
-    def paused(stage, fraction):
-        if progress is not None:
-            progress(stage, fraction)
-        time.sleep(PAUSE_S[config.analysis_type])
-
-    return _run_analysis(config, settings=settings, progress=paused, **kwargs)
-
-
-runner.run_analysis = slow_run_analysis
-"""
 # Availability takes about 4 s there and finishes; resilience needs about 16 s and hits this.
 SLOW_APP_TIMEOUT_S = 8
 
@@ -97,12 +73,10 @@ SLOW_APP_TIMEOUT_S = 8
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     base = tmp_path_factory.mktemp("slow_app")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
     app = start_app(
         base,
         extra_env={
-            "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
+            **slow_runner_env(base),
             "MAX_ANALYSIS_TIMEOUT": str(SLOW_APP_TIMEOUT_S),
             # Both sessions come from 127.0.0.1, one user: let them run side by side.
             "MAX_ANALYSES_PER_USER": "2",
@@ -170,12 +144,10 @@ def test_a_job_past_max_analysis_timeout_stops_with_a_clear_error(
 def one_slot_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """The slowed-down app with one analysis slot, behind a (loopback) single sign-on proxy."""
     base = tmp_path_factory.mktemp("one_slot_app")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
     app = serve(
         base,
         extra_env={
-            "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
+            **slow_runner_env(base),
             "MAX_CONCURRENT_ANALYSES": "1",
             "AUTH_MODE": "header",
         },

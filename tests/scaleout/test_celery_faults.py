@@ -19,10 +19,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from metrics_dashboard.web.job_slots import LEASE_S
 from metrics_dashboard.web.jobs import CELERY_WORKER_LOST_MESSAGE, QUEUE_UNAVAILABLE_MESSAGE
-from tests.browser.conftest import PROJECT_ROOT, LiveApp, WatchedPage, free_port, stop_app
+from tests.browser.conftest import LiveApp, WatchedPage, free_port, stop_app
 from tests.browser.test_availability_flow import DATA_TIMEOUT_MS
-from tests.browser.test_concurrent_sessions import SLOW_RUNNER
-from tests.scaleout import celery_worker, redis_server, serve
+from tests.scaleout import celery_worker, redis_server, serve, slow_runner_env
 
 # The page must show the outcome this soon: the seconds of a Redis timeout, or a lapsed lease.
 QUEUE_DOWN_NOTICE_MS = 15_000
@@ -103,9 +102,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("celery_faults")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
-    slow = {"PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)])}
+    slow = slow_runner_env(base)
     with redis_server(base) as redis_url:
         app = serve(base, extra_env={"REDIS_URL": redis_url})
         try:

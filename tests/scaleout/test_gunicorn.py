@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -15,9 +14,9 @@ import psutil
 import pytest
 
 from metrics_dashboard.web.wsgi import WebServer, bind_address
-from tests.browser.conftest import PROJECT_ROOT, LiveApp, free_port, stop_app
+from tests.browser.conftest import LiveApp, stop_app
 from tests.pages import tiny_settings
-from tests.scaleout import app_env, cli_command, serve
+from tests.scaleout import run_cli, serve
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +74,8 @@ def test_large_responses_are_gzip_compressed(two_workers: LiveApp) -> None:
 
 
 def test_debug_refuses_several_workers(tmp_path: Path) -> None:
-    result = subprocess.run(
-        cli_command("serve", "--debug", "--workers", "2"),
-        cwd=PROJECT_ROOT,
-        env=app_env(tmp_path, 1, {"FLASK_ENV": "development"}),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_cli(
+        tmp_path, "serve", "--debug", "--workers", "2", extra_env={"FLASK_ENV": "development"}
     )
     assert result.returncode == 2
     assert "--workers needs production mode" in result.stderr
@@ -112,14 +106,7 @@ def test_the_server_takes_its_address_and_workers_from_settings(tmp_path: Path) 
 def test_debug_outside_loopback_development_stops_start_up_with_exit_2(
     tmp_path: Path, arguments: list[str], extra_env: dict[str, str]
 ) -> None:
-    result = subprocess.run(
-        cli_command("serve", *arguments),
-        cwd=PROJECT_ROOT,
-        env=app_env(tmp_path, free_port(), extra_env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(tmp_path, "serve", *arguments, extra_env=extra_env)
     assert result.returncode == 2, result.stderr
     assert "FLASK_DEBUG (--debug) is refused" in result.stderr
     assert "Traceback" not in result.stderr
