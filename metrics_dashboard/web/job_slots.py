@@ -67,6 +67,10 @@ class SlotStore(Protocol):
 
     def delete(self, name: str) -> None: ...
 
+    def ping(self) -> None:
+        """Raise unless the store answers."""
+        ...
+
 
 class DiskcacheSlotStore:
     """The document and leases in a diskcache shared by the processes of one machine."""
@@ -91,6 +95,9 @@ class DiskcacheSlotStore:
 
     def delete(self, name: str) -> None:
         self._cache.delete(name)
+
+    def ping(self) -> None:
+        self._cache.get(_DOCUMENT)
 
 
 class RedisSlotStore:

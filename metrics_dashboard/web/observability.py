@@ -277,15 +277,16 @@ class NotReady(Exception):
     """A dependency other than the data source is unavailable; the message says which."""
 
 
-def ping_job_queue(redis_url: str) -> None:
-    """Raise NotReady unless the job queue's Redis answers (within its socket timeouts)."""
+def ping_job_queue(settings: Settings) -> None:
+    """Raise NotReady unless the job queue's Redis (``REDIS_URL``) answers within its socket
+    timeouts."""
     from urllib.parse import urlsplit
 
-    from metrics_dashboard.web.job_slots import RedisSlotStore
+    from metrics_dashboard.web.job_slots import slot_store
 
-    where = urlsplit(redis_url)
+    where = urlsplit(settings.redis_url or "")
     try:
-        RedisSlotStore(redis_url).ping()
+        slot_store(settings.cache_dir, settings.redis_url).ping()
     except Exception as error:
         raise NotReady(
             f"the job queue (Redis at {where.hostname}:{where.port or 6379}) did not answer: "
@@ -354,7 +355,7 @@ def install_observability(
     def ping() -> None:
         runner.data_source_for(settings).ping()
         if settings.redis_url:  # analyses cannot start without their queue
-            ping_job_queue(settings.redis_url)
+            ping_job_queue(settings)
 
     ready = ReadinessCheck(ping, timeout_s=readiness_timeout_s)
     report_collector = ReportScoreCollector(ReportStore(settings.output_dir))
