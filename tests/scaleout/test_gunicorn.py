@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +58,17 @@ def test_each_of_the_two_workers_builds_the_app_and_answers(two_workers: LiveApp
         assert f"web worker ready pid={answering.pid}" in two_workers.log_text()
 
 
+def same_callbacks(first: bytes, second: bytes) -> bool:
+    """Two ``/_dash-dependencies`` bodies list the same callbacks. Dash fills in the ``hidden``
+    flag of its pages router's callback lazily: it reads null or false depending on which
+    worker answers and when, so it is left out."""
+
+    def callbacks(body: bytes) -> list[dict]:
+        return [{k: v for k, v in c.items() if k != "hidden"} for c in json.loads(body)]
+
+    return callbacks(first) == callbacks(second)
+
+
 def test_large_responses_are_gzip_compressed(two_workers: LiveApp) -> None:
     status, headers, plain = get(two_workers, "/_dash-dependencies")
     assert status == 200 and "Content-Encoding" not in headers
@@ -68,8 +80,8 @@ def test_large_responses_are_gzip_compressed(two_workers: LiveApp) -> None:
 
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
-    assert "Accept-Encoding" in headers["Vary"]
-    assert gzip.decompress(compressed) == plain
+    assert "Accept-Encoding" in headers["Vary"], headers
+    assert same_callbacks(gzip.decompress(compressed), plain)
     assert len(compressed) < len(plain) / 4
 
 
