@@ -7,7 +7,11 @@ the callback's arguments so that two sessions submitting the very same configura
 distinct Dash cache keys and never read each other's result.
 
 The job body (:func:`run_analysis_job`) wraps :func:`metrics_dashboard.runner.run_analysis` with
-progress reporting, the ``MAX_ANALYSIS_TIMEOUT`` time limit and error messages a user can act on.
+a slot in the shared queue (:mod:`metrics_dashboard.web.job_slots`: global and per-user limits,
+exclusive keys), progress reporting, the ``MAX_ANALYSIS_TIMEOUT`` time limit and error messages a
+user can act on. The managers make sure a job's outcome reaches its page: a finished result is
+never dropped, and a job whose process or Celery worker died is reported as lost (the app's
+``on_error`` hook, :mod:`metrics_dashboard.web.callback_guard`, shows the message).
 """
 
 from __future__ import annotations
