@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -20,8 +22,18 @@ _LOG_FILE_BYTES = 10 * 1024 * 1024
 _LOG_FILE_BACKUPS = 5
 
 
+# What a key=value field may show bare; anything else is quoted (see log_field).
+_BARE_FIELD = re.compile(r"[A-Za-z0-9._@+:/~-]{1,256}")
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 job_id_var: ContextVar[str] = ContextVar("job_id", default="-")
+
+
+def log_field(value: str) -> str:
+    """``value`` for a ``key=value`` log line: bare when plain, else a JSON string literal, so
+    that spaces, quotes, ``=`` and control characters in a client-chosen value (a user name)
+    cannot forge another field or line; non-ASCII is escaped too."""
+    return value if _BARE_FIELD.fullmatch(value) else json.dumps(value)
 
 
 class LogContextFilter(logging.Filter):

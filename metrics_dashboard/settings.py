@@ -1,8 +1,9 @@
 """Settings: explicit argument > process environment > ``.env`` file > default.
 
 The variable names of the older Flask tool are kept so that existing ``.env`` files keep working.
-Every value is parsed explicitly (booleans included) and an invalid one stops start-up with a
-message naming the variable, the value and what is accepted.
+pydantic-settings layers the sources and runs the validation; every raw value is still parsed by
+the project's own small parsers (booleans included), so that an invalid one stops start-up with
+one message naming the variable, the value and what is accepted, exactly as before the port.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from dotenv import dotenv_values
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,10 +36,15 @@ _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FLASK_ENVS = ("development", "production")
 AUTH_MODES = ("none", "basic", "header")
+# How a status word that is neither a failure nor a success status is treated (analytics).
+UNKNOWN_STATUS_POLICIES = ("failure", "unknown", "error")
 DEFAULT_AUTH_HEADER = "X-Forwarded-User"
 DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
 # An HTTP header name (RFC 9110 token).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# A host name, an IPv4 address or a bracketed IPv6 address; a leading dot means "and every
+# subdomain"; "*" means any host.
+_ALLOWED_HOST = re.compile(r"\*|\.?[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -120,36 +135,184 @@ def parse_networks(name: str, raw: str) -> tuple[IpNetwork, ...]:
     return tuple(networks)
 
 
+def parse_allowed_hosts(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated host names (lower-cased; ``.example.com`` also allows its subdomains,
+    ``*`` allows any); empty means the default (see :mod:`metrics_dashboard.web.hosts`)."""
+    hosts = []
+    for item in (part.strip().lower() for part in raw.split(",")):
+        if not item:
+            continue
+        if not _ALLOWED_HOST.fullmatch(item):
+            raise SettingsError(
+                f"{name}: {item!r} is not a host name (use e.g. dashboard.example.com, "
+                "10.0.0.5, [::1], .example.com or *, comma-separated; no ports)"
+            )
+        hosts.append(item)
+    return tuple(hosts)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a bind address or a name) only ever reaches this machine."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "metrics-dashboard"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Resolved configuration of one process. Build it with :func:`load_settings`."""
+# Field -> its parser. Every field is read from the environment variable named by its alias.
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "mongodb_connection_string": _optional_text,
+    "mongodb_database_name": _text,
+    "data_source": _data_source,
+    "flask_env": _choice_parser(_FLASK_ENVS),
+    "debug": parse_bool,
+    "default_error_budget": _int_parser(1, 50),
+    "log_level": _choice_parser(_LOG_LEVELS, upper=True),
+    "log_file": _optional_path,
+    "max_analysis_timeout": _int_parser(1, 86_400),
+    "max_concurrent_analyses": _int_parser(1, 1_000),
+    "max_analyses_per_user": _int_parser(1, 1_000),
+    "max_queued_analyses": _int_parser(0, 10_000),
+    "dashboard_update_interval": _int_parser(1_000, 86_400_000),
+    "unknown_status_policy": _choice_parser(UNKNOWN_STATUS_POLICIES),
+    "output_dir": _path,
+    "cache_dir": _path,
+    "secret_key": _text,
+    "config_dir": _path,
+    "host": _text,
+    "port": _int_parser(1, 65_535),
+    "allowed_hosts": parse_allowed_hosts,
+    "redis_url": _optional_text,
+    "auth_mode": _choice_parser(AUTH_MODES),
+    "auth_users_file": _optional_path,
+    "auth_header": _header_name,
+    "auth_trusted_proxies": parse_networks,
+}
 
-    mongodb_connection_string: str | None
-    mongodb_database_name: str
-    data_source: str
-    secret_key: str
-    flask_env: str
-    debug: bool
-    default_error_budget: int
-    log_level: str
-    log_file: Path | None
-    max_analysis_timeout: int
-    dashboard_update_interval: int
-    output_dir: Path
-    cache_dir: Path
-    config_dir: Path
-    host: str
-    port: int
-    redis_url: str | None
-    auth_mode: str
-    auth_users_file: Path | None
-    auth_header: str
-    auth_trusted_proxies: tuple[IpNetwork, ...]
+# The environment of one load_settings call (the process's own unless a test passes another).
+_environ: ContextVar[Mapping[str, str]] = ContextVar("settings_environ")
+
+
+class _GivenEnvironment(EnvSettingsSource):
+    """The environment variables of the load_settings call."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(_environ.get(os.environ), True, False, None)
+
+
+class _EnvFile(DotEnvSettingsSource):
+    """The ``.env`` file; its unknown variables are ignored with one warning naming them."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        values = super()._load_env_vars()
+        unknown = sorted(set(values) - set(ENVIRONMENT_VARIABLES))
+        if unknown:
+            logging.getLogger(__name__).warning(
+                "%s: ignoring unknown variable(s) %s", self.env_file, ", ".join(unknown)
+            )
+        return values
+
+
+class Settings(BaseSettings):
+    """Resolved configuration of one process. Build it with :func:`load_settings`.
+
+    Fields are validated in the order written: derived defaults read the fields above them.
+    """
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        frozen=True,
+        extra="ignore",
+        validate_default=True,  # defaults are raw strings, parsed like any other value
+        enable_decoding=False,  # no JSON decoding of lists: our parsers read commas
+        validate_by_name=True,  # explicit overrides use field names
+        validate_by_alias=True,
+        env_file=None,
+    )
+
+    mongodb_connection_string: str | None = Field("", alias="MONGODB_CONNECTION_STRING")
+    mongodb_database_name: str = Field("pmi_infrastructure", alias="MONGODB_DATABASE_NAME")
+    data_source: str = Field(
+        default_factory=lambda data: data.get("mongodb_connection_string") or "demo",
+        alias="DATA_SOURCE",
+    )
+    flask_env: str = Field("production", alias="FLASK_ENV")
+    debug: bool = Field("false", alias="FLASK_DEBUG")  # type: ignore[assignment]
+    default_error_budget: int = Field("5", alias="DEFAULT_ERROR_BUDGET")  # type: ignore[assignment]
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_file: Path | None = Field("", alias="LOG_FILE")  # type: ignore[assignment]
+    max_analysis_timeout: int = Field("300", alias="MAX_ANALYSIS_TIMEOUT")  # type: ignore[assignment]
+    max_concurrent_analyses: int = Field("2", alias="MAX_CONCURRENT_ANALYSES")  # type: ignore[assignment]
+    max_analyses_per_user: int = Field("1", alias="MAX_ANALYSES_PER_USER")  # type: ignore[assignment]
+    max_queued_analyses: int = Field("10", alias="MAX_QUEUED_ANALYSES")  # type: ignore[assignment]
+    dashboard_update_interval: int = Field("60000", alias="DASHBOARD_UPDATE_INTERVAL")  # type: ignore[assignment]
+    unknown_status_policy: str = Field("unknown", alias="UNKNOWN_STATUS_POLICY")
+    output_dir: Path = Field("./output", alias="OUTPUT_DIR")  # type: ignore[assignment]
+    cache_dir: Path = Field(default_factory=lambda: str(_default_cache_dir()), alias="CACHE_DIR")
+    secret_key: str = Field("", alias="FLASK_SECRET_KEY")
+    config_dir: Path = Field(str(PROJECT_ROOT / "configs"), alias="CONFIG_DIR")  # type: ignore[assignment]
+    host: str = Field("127.0.0.1", alias="HOST")
+    port: int = Field("5001", alias="PORT")  # type: ignore[assignment]
+    allowed_hosts: tuple[str, ...] = Field("", alias="ALLOWED_HOSTS")  # type: ignore[assignment]
+    redis_url: str | None = Field("", alias="REDIS_URL")
+    auth_mode: str = Field("none", alias="AUTH_MODE")
+    auth_users_file: Path | None = Field("", alias="AUTH_USERS_FILE")  # type: ignore[assignment]
+    auth_header: str = Field(DEFAULT_AUTH_HEADER, alias="AUTH_HEADER")
+    auth_trusted_proxies: tuple[IpNetwork, ...] = Field(
+        DEFAULT_TRUSTED_PROXIES,  # type: ignore[arg-type]
+        alias="AUTH_TRUSTED_PROXIES",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = getattr(dotenv_settings, "env_file", None)
+        return (
+            init_settings,
+            _GivenEnvironment(settings_cls),
+            _EnvFile(settings_cls, env_file=env_file),
+        )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse_raw(cls, value: Any, info: ValidationInfo) -> Any:
+        """Raw text (environment, ``.env``, defaults) goes through the field's parser; typed
+        explicit values are used as given."""
+        if value is None:  # a ``.env`` line without '='
+            value = ""
+        if not isinstance(value, str):
+            return value
+        variable = cls.model_fields[info.field_name].alias  # type: ignore[index]
+        return _PARSERS[info.field_name](variable, value)  # type: ignore[index]
+
+    @field_validator("secret_key")
+    @classmethod
+    def _generated_secret(cls, value: str, info: ValidationInfo) -> str:
+        return value or _persistent_secret(info.data["cache_dir"])
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.auth_mode == "basic" and self.auth_users_file is None:
+            raise SettingsError(
+                "AUTH_MODE=basic needs AUTH_USERS_FILE, the users file written by "
+                "'metrics-dashboard add-user'"
+            )
+        check_debug_allowed(debug=self.debug, host=self.host, flask_env=self.flask_env)
+        return self
 
     @property
     def jobs_cache_dir(self) -> Path:
@@ -162,7 +325,7 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         """Settings as a dict safe to log: secrets and credentials hidden."""
-        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown = {name: getattr(self, name) for name in type(self).model_fields}
         shown["secret_key"] = "***"
         for key in ("mongodb_connection_string", "data_source", "redis_url"):
             value = shown[key]
@@ -172,37 +335,19 @@ class Settings:
         return shown
 
 
-# Environment variable -> (field, parser, default). The default is a raw string parsed like
-# any other value, or None when the field is derived (see load_settings).
-_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any], str | None]] = {
-    "MONGODB_CONNECTION_STRING": ("mongodb_connection_string", _optional_text, ""),
-    "MONGODB_DATABASE_NAME": ("mongodb_database_name", _text, "pmi_infrastructure"),
-    "DATA_SOURCE": ("data_source", _data_source, None),
-    "FLASK_SECRET_KEY": ("secret_key", _optional_text, ""),
-    "FLASK_ENV": ("flask_env", _choice_parser(_FLASK_ENVS), "production"),
-    "FLASK_DEBUG": ("debug", parse_bool, "false"),
-    "DEFAULT_ERROR_BUDGET": ("default_error_budget", _int_parser(1, 50), "5"),
-    "LOG_LEVEL": ("log_level", _choice_parser(_LOG_LEVELS, upper=True), "INFO"),
-    "LOG_FILE": ("log_file", _optional_path, ""),
-    "MAX_ANALYSIS_TIMEOUT": ("max_analysis_timeout", _int_parser(1, 86_400), "300"),
-    "DASHBOARD_UPDATE_INTERVAL": (
-        "dashboard_update_interval",
-        _int_parser(1_000, 86_400_000),
-        "60000",
-    ),
-    "OUTPUT_DIR": ("output_dir", _path, "./output"),
-    "CACHE_DIR": ("cache_dir", _path, None),
-    "CONFIG_DIR": ("config_dir", _path, str(PROJECT_ROOT / "configs")),
-    "HOST": ("host", _text, "127.0.0.1"),
-    "PORT": ("port", _int_parser(1, 65_535), "5001"),
-    "REDIS_URL": ("redis_url", _optional_text, ""),
-    "AUTH_MODE": ("auth_mode", _choice_parser(AUTH_MODES), "none"),
-    "AUTH_USERS_FILE": ("auth_users_file", _optional_path, ""),
-    "AUTH_HEADER": ("auth_header", _header_name, DEFAULT_AUTH_HEADER),
-    "AUTH_TRUSTED_PROXIES": ("auth_trusted_proxies", parse_networks, DEFAULT_TRUSTED_PROXIES),
-}
+ENVIRONMENT_VARIABLES = tuple(field.alias for field in Settings.model_fields.values())
+_FIELDS = frozenset(Settings.model_fields)
 
-ENVIRONMENT_VARIABLES = tuple(_VARIABLES)
+
+def check_debug_allowed(*, debug: bool, host: str, flask_env: str) -> None:
+    """Debug mode (Werkzeug's debugger runs code typed into the browser) only for a developer:
+    on a loopback address with ``FLASK_ENV=development``. Raises SettingsError otherwise."""
+    if debug and not (is_loopback_host(host) and flask_env == "development"):
+        raise SettingsError(
+            f"FLASK_DEBUG (--debug) is refused with HOST={host} and FLASK_ENV={flask_env}: "
+            "debug mode runs code typed into the browser, so it needs a loopback HOST "
+            "(127.0.0.1, ::1, localhost) and FLASK_ENV=development"
+        )
 
 
 def load_settings(
@@ -216,53 +361,43 @@ def load_settings(
     ``overrides`` values are used as given (already typed); values whose key is None are ignored,
     which lets a command line pass its unset flags straight through.
     """
-    environ = os.environ if environ is None else environ
-    from_file = _read_env_file(env_file)
     explicit = {key: value for key, value in (overrides or {}).items() if value is not None}
-    known_fields = {field for field, _, _ in _VARIABLES.values()}
-    unknown = sorted(set(explicit) - known_fields)
+    unknown = sorted(set(explicit) - _FIELDS)
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    env_path = env_file if env_file is not None and env_file.is_file() else None
+    with _given_environment(os.environ if environ is None else environ):
+        try:
+            return Settings(_env_file=env_path, **explicit)  # type: ignore[call-arg]
+        except ValidationError as error:
+            raise _settings_error(error) from None
 
-    values: dict[str, Any] = {}
-    for variable, (field, parser, default) in _VARIABLES.items():
-        if field in explicit:
-            values[field] = explicit[field]
-            continue
-        raw = environ.get(variable, from_file.get(variable))
-        if raw is None:
-            raw = default
-        values[field] = None if raw is None else parser(variable, raw)
 
-    if values["data_source"] is None:
-        values["data_source"] = values["mongodb_connection_string"] or "demo"
-    if values["cache_dir"] is None:
-        values["cache_dir"] = _default_cache_dir()
-    if values["auth_mode"] == "basic" and values["auth_users_file"] is None:
-        raise SettingsError(
-            "AUTH_MODE=basic needs AUTH_USERS_FILE, the users file written by "
-            "'metrics-dashboard add-user'"
-        )
-    if not values["secret_key"]:
-        values["secret_key"] = _persistent_secret(values["cache_dir"])
-    return Settings(**values)
+@contextmanager
+def _given_environment(environ: Mapping[str, str]) -> Iterator[None]:
+    token = _environ.set(environ)
+    try:
+        yield
+    finally:
+        _environ.reset(token)
+
+
+def _settings_error(error: ValidationError) -> SettingsError:
+    """The first problem as one line: our parsers' own message when they raised it."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, SettingsError):
+        return cause
+    where = ".".join(str(part) for part in first["loc"]) or "settings"
+    return SettingsError(f"{where}: {first['msg']}")
 
 
 def with_overrides(settings: Settings, **changes: Any) -> Settings:
     """A copy of ``settings`` with some fields replaced (None values ignored)."""
-    return replace(settings, **{k: v for k, v in changes.items() if v is not None})
-
-
-def _read_env_file(path: Path | None) -> dict[str, str]:
-    if path is None or not path.is_file():
-        return {}
-    values = {key: value or "" for key, value in dotenv_values(path).items()}
-    unknown = sorted(set(values) - set(_VARIABLES))
+    unknown = sorted(set(changes) - _FIELDS)
     if unknown:
-        logging.getLogger(__name__).warning(
-            "%s: ignoring unknown variable(s) %s", path, ", ".join(unknown)
-        )
-    return values
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    return settings.model_copy(update={k: v for k, v in changes.items() if v is not None})
 
 
 def _persistent_secret(cache_dir: Path) -> str:

@@ -20,6 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, dcc, html
 from components.layout import navbar
 from metrics_dashboard.settings import PROJECT_ROOT, Settings
 from metrics_dashboard.web import jobs
+from metrics_dashboard.web.callback_guard import callback_error_handler
 from metrics_dashboard.web.context import set_settings
 from metrics_dashboard.web.server import install_server_features
 
@@ -65,6 +66,8 @@ def create_app(settings: Settings) -> dash.Dash:
         # Page components exist only while their page is shown.
         suppress_callback_exceptions=True,
         background_callback_manager=jobs.background_manager(settings),
+        # A callback that raises answers a no-op, or its analysis page says why (not a 500).
+        on_error=callback_error_handler,
         # gzip/brotli responses (flask-compress): callback and layout JSON shrink several-fold.
         compress=True,
         title="Metrics Dashboard",

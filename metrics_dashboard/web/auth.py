@@ -7,7 +7,8 @@ header set by a single sign-on reverse proxy. One setting, ``AUTH_MODE``, choose
   the file is read). Write it with :func:`add_user` (``metrics-dashboard add-user``).
 - ``header``: the user named by ``AUTH_HEADER`` (default ``X-Forwarded-User``), trusted only on
   requests whose peer address is in ``AUTH_TRUSTED_PROXIES`` (default loopback), so that nobody
-  can bypass the proxy and name themselves.
+  can bypass the proxy and name themselves. The value is decoded as UTF-8 (strictly), and a
+  request carrying the header twice (WSGI servers join the copies with a comma) is refused.
 
 Every path needs an identity except the ones passed as ``open_paths`` (the liveness probe).
 Settings problems raise :class:`~metrics_dashboard.settings.SettingsError` at start-up, with a
@@ -21,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import os
 import re
 import secrets
@@ -51,6 +53,15 @@ from metrics_dashboard.settings import (
 log = logging.getLogger(__name__)
 
 REALM = "Metrics Dashboard"
+# Failed basic-auth logins, counted per client address and per user name: the first
+# FREE_FAILURES are free; each further one locks that client or name for BACKOFF_BASE_S, doubled
+# at every failure, up to BACKOFF_MAX_S. A count with no failure for FORGET_AFTER_S starts over.
+FREE_FAILURES = 5
+BACKOFF_BASE_S = 1.0
+BACKOFF_MAX_S = 900.0
+FORGET_AFTER_S = 3600.0
+# The counts live in a diskcache shared by every web worker; least recently stored go first.
+THROTTLE_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 # A successful basic-auth check is remembered this long: password hashing is deliberately slow
 # (about 0.1 s with scrypt) and a browser sends the credentials with every request.
 VERIFIED_CREDENTIALS_TTL_S = 600.0
@@ -81,6 +92,8 @@ class AuthSettings:
     trusted_proxies: tuple[IpNetwork, ...] = parse_networks(
         "AUTH_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES
     )
+    # Where failed logins are counted (shared by the web workers); None: a temporary directory.
+    state_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in AUTH_MODES:
@@ -98,6 +111,7 @@ class AuthSettings:
             users_file=settings.auth_users_file,
             header=settings.auth_header,
             trusted_proxies=settings.auth_trusted_proxies,
+            state_dir=settings.cache_dir / "auth",
         )
 
 
@@ -251,6 +265,7 @@ class Denied:
     status: int
     message: str
     challenge: str | None = None  # the WWW-Authenticate header value, for 401
+    retry_after_s: int | None = None  # the Retry-After header value, for 429
 
 
 class Authenticator(Protocol):
@@ -259,12 +274,68 @@ class Authenticator(Protocol):
         ...
 
 
+class LoginThrottle:
+    """Failed logins per key (``client:ADDRESS``, ``user:NAME``) with exponential backoff.
+
+    Kept in a diskcache (SQLite) so that every thread and every web worker sharing ``directory``
+    sees the same counts; each update is one transaction. The cache is bounded in size (least
+    recently stored entries go first) and entries expire after they stop mattering. ``clock``
+    gives wall-clock seconds (shared by processes); tests pass their own.
+    """
+
+    def __init__(
+        self, directory: Path | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        import diskcache
+
+        self._cache = diskcache.Cache(
+            None if directory is None else str(directory),
+            size_limit=THROTTLE_SIZE_LIMIT_BYTES,
+            eviction_policy="least-recently-stored",
+        )
+        self._clock = clock
+
+    def locked_for(self, keys: Collection[str]) -> float:
+        """Seconds until every key may try again (0: now)."""
+        now = self._clock()
+        return max([0.0, *(self._entry(key)[2] - now for key in keys)])
+
+    def failed(self, keys: Collection[str]) -> None:
+        now = self._clock()
+        for key in keys:
+            with self._cache.transact():
+                count, last, _ = self._entry(key)
+                count = 1 if now - last > FORGET_AFTER_S else count + 1
+                locked_until = now + backoff_s(count) if count >= FREE_FAILURES else 0.0
+                self._cache.set(
+                    key, (count, now, locked_until), expire=FORGET_AFTER_S + BACKOFF_MAX_S
+                )
+
+    def succeeded(self, keys: Collection[str]) -> None:
+        for key in keys:
+            self._cache.delete(key)
+
+    def _entry(self, key: str) -> tuple[int, float, float]:
+        """(failures, time of the last one, locked until)."""
+        return self._cache.get(key, (0, 0.0, 0.0))
+
+
+def backoff_s(failures: int) -> float:
+    """How long the ``failures``-th failure in a row locks its client or user name."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    return min(BACKOFF_BASE_S * 2.0 ** (failures - FREE_FAILURES), BACKOFF_MAX_S)
+
+
 class BasicAuthenticator:
     """HTTP basic auth against a users mapping, in constant time per check.
 
     An unknown user costs the same hash computation as a wrong password, so response times do
     not reveal which user names exist. Successful checks are remembered for a while, keyed by
-    a keyed hash of the credentials (never the password itself).
+    a keyed hash of the credentials (never the password itself). Failed checks are throttled
+    per client address and per user name (:class:`LoginThrottle`): while either is locked,
+    requests get 429 with Retry-After and no password is checked; remembered credentials still
+    pass, so an attacker cannot lock out a user who is already signed in.
     """
 
     def __init__(
@@ -273,8 +344,10 @@ class BasicAuthenticator:
         *,
         ttl_s: float = VERIFIED_CREDENTIALS_TTL_S,
         clock: Callable[[], float] = time.monotonic,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._users = dict(users)
+        self._throttle = throttle if throttle is not None else LoginThrottle()
         self._decoy_hash = hash_password(secrets.token_urlsafe(16))
         self._cache_key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, float] = OrderedDict()
@@ -288,9 +361,22 @@ class BasicAuthenticator:
         if credentials is None or credentials.type != "basic":
             return Denied(401, "authentication required", self._challenge)
         user, password = credentials.username or "", credentials.password or ""
-        if self._recently_verified(user, password) or self._verify(user, password):
+        if self._recently_verified(user, password):
             return user
-        log.warning("basic auth refused for user %r", user[:MAX_IDENTITY_LENGTH])
+        keys = (f"client:{request.remote_addr or '-'}", f"user:{user[:MAX_IDENTITY_LENGTH]}")
+        wait_s = self._throttle.locked_for(keys)
+        if wait_s > 0:
+            retry_after = math.ceil(wait_s)
+            return Denied(
+                429, f"too many failed logins: try again in {retry_after} s", None, retry_after
+            )
+        if self._verify(user, password):
+            self._throttle.succeeded(keys)
+            return user
+        self._throttle.failed(keys)
+        log.warning(
+            "basic auth refused for user %r from %s", user[:MAX_IDENTITY_LENGTH], keys[0][7:]
+        )
         return Denied(401, "wrong user name or password", self._challenge)
 
     def _verify(self, user: str, password: str) -> bool:
@@ -340,7 +426,16 @@ class ProxyHeaderAuthenticator:
         if not self._is_trusted(peer):
             log.warning("request from %s refused: not a trusted proxy", peer)
             return Denied(403, "forbidden: requests must come through the single sign-on proxy")
-        identity = (request.headers.get(self._header) or "").strip()
+        raw = request.headers.get(self._header) or ""
+        # WSGI servers join a repeated header's values with commas: a comma means the header
+        # came more than once (a client's copy beside the proxy's), so no value can be trusted.
+        if "," in raw:
+            return Denied(400, f"bad request: {self._header} was sent more than once")
+        try:
+            # WSGI hands header bytes over as latin-1 text; the proxy sends UTF-8.
+            identity = raw.encode("latin-1").decode("utf-8").strip()
+        except UnicodeError:
+            return Denied(400, f"bad request: {self._header} is not UTF-8")
         if not identity or len(identity) > MAX_IDENTITY_LENGTH or not identity.isprintable():
             return Denied(401, f"authentication required: the proxy sent no valid {self._header}")
         return identity
@@ -366,7 +461,7 @@ def build_authenticator(settings: AuthSettings) -> Authenticator | None:
                 f"AUTH_USERS_FILE {settings.users_file} has no users: "
                 "add one with 'metrics-dashboard add-user'"
             )
-        return BasicAuthenticator(users)
+        return BasicAuthenticator(users, throttle=LoginThrottle(settings.state_dir))
     if settings.mode == "header":
         return ProxyHeaderAuthenticator(settings.header, settings.trusted_proxies)
     return None
@@ -399,4 +494,6 @@ def denial_response(denied: Denied) -> Response:
     response = Response(denied.message + "\n", status=denied.status, mimetype="text/plain")
     if denied.challenge:
         response.headers["WWW-Authenticate"] = denied.challenge
+    if denied.retry_after_s is not None:
+        response.headers["Retry-After"] = str(denied.retry_after_s)
     return response

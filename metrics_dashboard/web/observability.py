@@ -1,8 +1,8 @@
 """How the web app reports on itself: probes, Prometheus metrics, request ids and access logs.
 
 - ``/healthz``: 200 while the process serves requests (load balancers; never behind auth).
-- ``/readyz``: 200 when the data source answers its ping within :data:`READINESS_TIMEOUT_S`,
-  else 503 with the reason as JSON.
+- ``/readyz``: 200 when the data source (and, with ``REDIS_URL``, the job queue's Redis) answers
+  its ping within :data:`READINESS_TIMEOUT_S`, else 503 with the reason as JSON.
 - ``/metrics``: Prometheus text format. The scores of the latest availability and resilience
   reports (read from ``OUTPUT_DIR`` at scrape time, so every worker shows the same), analysis
   counts and durations (:func:`record_analysis`) and request latencies per route (Dash
@@ -49,7 +49,7 @@ from prometheus_client.registry import Collector
 from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
 from metrics_dashboard import runner
-from metrics_dashboard.logging_setup import request_id_var
+from metrics_dashboard.logging_setup import log_field, request_id_var
 from metrics_dashboard.settings import Settings
 
 if TYPE_CHECKING:  # the logging setup imports this module, on the command line too: no Dash
@@ -273,6 +273,27 @@ def metrics_text(report_collector: Collector) -> bytes:
 # --- readiness ---------------------------------------------------------------------------
 
 
+class NotReady(Exception):
+    """A dependency other than the data source is unavailable; the message says which."""
+
+
+def ping_job_queue(settings: Settings) -> None:
+    """Raise NotReady unless the job queue's Redis (``REDIS_URL``) answers within its socket
+    timeouts."""
+    from urllib.parse import urlsplit
+
+    from metrics_dashboard.web.job_slots import slot_store
+
+    where = urlsplit(settings.redis_url or "")
+    try:
+        slot_store(settings.cache_dir, settings.redis_url).ping()
+    except Exception as error:
+        raise NotReady(
+            f"the job queue (Redis at {where.hostname}:{where.port or 6379}) did not answer: "
+            f"{type(error).__name__}"
+        ) from None
+
+
 class ReadinessCheck:
     """Runs ``ping`` in a daemon thread and waits at most ``timeout_s`` for it.
 
@@ -307,7 +328,7 @@ class _PingRun:
     def _run(self) -> None:
         try:
             self._ping()
-        except DataSourceError as error:
+        except (DataSourceError, NotReady) as error:
             self.problem = str(error)
         except Exception as error:
             log.exception("readiness check failed")
@@ -330,9 +351,13 @@ def install_observability(
     server = app.server
     prefix = app.config.routes_pathname_prefix
     callback_path = prefix + "_dash-update-component"
-    ready = ReadinessCheck(
-        lambda: runner.data_source_for(settings).ping(), timeout_s=readiness_timeout_s
-    )
+
+    def ping() -> None:
+        runner.data_source_for(settings).ping()
+        if settings.redis_url:  # analyses cannot start without their queue
+            ping_job_queue(settings)
+
+    ready = ReadinessCheck(ping, timeout_s=readiness_timeout_s)
     report_collector = ReportScoreCollector(ReportStore(settings.output_dir))
 
     def healthz() -> Response:
@@ -380,7 +405,7 @@ def install_observability(
             quote(request.path, safe=_LOG_PATH_SAFE),
             response.status_code,
             seconds * 1000,
-            g.get("user", "-"),
+            log_field(g.get("user", "-")),
             f" callback={callback}" if callback else "",
         )
         return response

@@ -1,5 +1,6 @@
 """Production features of the Flask server under Dash, installed by one call at the end of
-``metrics_dashboard.web.app.create_app``: security headers, authentication, probes, metrics and logs.
+``metrics_dashboard.web.app.create_app``: security headers, allowed hosts, authentication,
+probes, metrics and logs.
 
 The Content-Security-Policy was checked in headless Chromium against Dash 4.4 and plotly.js
 (graphs, gauges, pies, heatmaps, clientside and server callbacks, debug mode):
@@ -21,8 +22,10 @@ import dash
 from flask import Response
 
 from data_access.report_store import MAX_UPLOAD_BYTES
-from metrics_dashboard.settings import Settings
+from metrics_dashboard.settings import Settings, check_debug_allowed
 from metrics_dashboard.web.auth import AuthSettings, install_authentication
+from metrics_dashboard.web.callback_guard import install_callback_guard
+from metrics_dashboard.web.hosts import allowed_hosts, install_host_check
 from metrics_dashboard.web.observability import install_observability
 
 # Uploads travel base64-encoded inside the callback's JSON (4/3 of the file): this leaves room
@@ -81,12 +84,17 @@ def install_server_features(
     :class:`~metrics_dashboard.settings.SettingsError` for invalid authentication settings or
     users file, so a misconfigured server never starts.
     """
+    # load_settings refuses it already; this also covers settings changed with with_overrides.
+    check_debug_allowed(debug=settings.debug, host=settings.host, flask_env=settings.flask_env)
     server = app.server
     if server.config.get("MAX_CONTENT_LENGTH") is None:
         server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     auth_settings = auth if auth is not None else AuthSettings.from_settings(settings)
-    # Order matters: the request id and timer start before authentication runs, so refused
-    # requests are logged too; the headers are added to every response, refusals included.
+    # Order matters: the request id and timer start before the host and identity checks run,
+    # so refused requests are logged too; the headers are added to every response, refusals
+    # included.
     open_paths = install_observability(app, settings)
+    install_host_check(server, allowed_hosts(settings), open_paths=open_paths)
     install_authentication(server, auth_settings, open_paths=open_paths)
+    install_callback_guard(app)
     install_security_headers(app)

@@ -4,20 +4,20 @@ and a job past MAX_ANALYSIS_TIMEOUT stops with a clear error."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import PROJECT_ROOT, LiveApp, WatchedPage, start_app, stop_app
+from tests.browser.conftest import LiveApp, WatchedPage, start_app, stop_app
 from tests.browser.test_availability_flow import (
     DATA_TIMEOUT_MS,
     JOB_TIMEOUT_MS,
     read_report,
     report_name_from,
 )
+from tests.scaleout import serve, slow_runner_env
 
 
 def watched_sessions(browser: Browser, app: LiveApp) -> Iterator[list[WatchedPage]]:
@@ -66,29 +66,6 @@ def test_two_sessions_run_the_same_analysis_at_once(two_sessions, live_app) -> N
         )
 
 
-# A slowed-down app, so that jobs can be watched, cancelled and timed out. The slowdown is a
-# `sitecustomize` module on the app process's PYTHONPATH (test only): it wraps the runner so
-# that each progress step pauses, a little for availability, long for resilience.
-SLOW_RUNNER = """
-import time
-
-import metrics_dashboard.runner as runner
-
-PAUSE_S = {"availability": 1.0, "resilience": 4.0}
-_run_analysis = runner.run_analysis
-
-
-def slow_run_analysis(config, *, settings, progress=None, **kwargs):
-    def paused(stage, fraction):
-        if progress is not None:
-            progress(stage, fraction)
-        time.sleep(PAUSE_S[config.analysis_type])
-
-    return _run_analysis(config, settings=settings, progress=paused, **kwargs)
-
-
-runner.run_analysis = slow_run_analysis
-"""
 # Availability takes about 4 s there and finishes; resilience needs about 16 s and hits this.
 SLOW_APP_TIMEOUT_S = 8
 
@@ -96,13 +73,13 @@ SLOW_APP_TIMEOUT_S = 8
 @pytest.fixture(scope="module")
 def slow_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     base = tmp_path_factory.mktemp("slow_app")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
     app = start_app(
         base,
         extra_env={
-            "PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)]),
+            **slow_runner_env(base),
             "MAX_ANALYSIS_TIMEOUT": str(SLOW_APP_TIMEOUT_S),
+            # Both sessions come from 127.0.0.1, one user: let them run side by side.
+            "MAX_ANALYSES_PER_USER": "2",
         },
     )
     yield app
@@ -161,3 +138,60 @@ def test_a_job_past_max_analysis_timeout_stops_with_a_clear_error(
     expect(result.locator(".alert-danger")).to_be_visible()
     assert page.url.endswith("/resilience/config")
     assert sorted(slow_app.output_dir.glob("resilience_*.json")) == before
+
+
+@pytest.fixture(scope="module")
+def one_slot_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The slowed-down app with one analysis slot, behind a (loopback) single sign-on proxy."""
+    base = tmp_path_factory.mktemp("one_slot_app")
+    app = serve(
+        base,
+        extra_env={
+            **slow_runner_env(base),
+            "MAX_CONCURRENT_ANALYSES": "1",
+            "AUTH_MODE": "header",
+        },
+        ready_path="/healthz",
+    )
+    yield app
+    stop_app(app)
+
+
+def test_analyses_over_the_limit_wait_in_a_queue_that_says_how_many_are_ahead(
+    browser: Browser, one_slot_app: LiveApp
+) -> None:
+    users = ("alice", "bob", "carol")
+    contexts = [
+        browser.new_context(
+            base_url=one_slot_app.url, extra_http_headers={"X-Forwarded-User": user}
+        )
+        for user in users
+    ]
+    watched = [WatchedPage(context.new_page()) for context in contexts]
+    pages = [session.page for session in watched]
+    try:
+        for page in pages:
+            page.set_default_timeout(30_000)
+            open_config(page)
+        alice, bob, carol = pages
+        alice.locator("#availability-config-start").click()
+        expect(alice.locator("#availability-config-progress")).to_contain_text(
+            re.compile(r"Loading data|Scoring|Writing report")
+        )
+        bob.locator("#availability-config-start").click()
+        expect(bob.locator("#availability-config-progress")).to_contain_text("Queued (0 ahead)")
+        carol.locator("#availability-config-start").click()
+        expect(carol.locator("#availability-config-progress")).to_contain_text("Queued (1 ahead)")
+        for page in pages:
+            expect(page).to_have_url(
+                re.compile(r"/availability/dashboard\?report="), timeout=JOB_TIMEOUT_MS
+            )
+        names = {report_name_from(page.url) for page in pages}
+    finally:
+        for context in contexts:
+            context.close()
+    assert len(names) == 3
+    assert sorted(path.name for path in one_slot_app.output_dir.glob("*.json")) == sorted(names)
+    for session in watched:
+        assert not session.console_errors, session.console_errors
+        assert not session.failed_requests, session.failed_requests

@@ -4,7 +4,6 @@ a cancelled analysis leaves no process behind."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
@@ -29,9 +28,8 @@ from tests.browser.conftest import (
     stop_app,
 )
 from tests.browser.test_availability_flow import DATA_TIMEOUT_MS, JOB_TIMEOUT_MS, report_name_from
-from tests.browser.test_concurrent_sessions import SLOW_RUNNER
 from tests.pages import tiny_settings
-from tests.scaleout import app_env, cli_command, serve
+from tests.scaleout import app_env, cli_command, serve, slow_runner_env
 
 AT_ONCE = 10
 # Start and Cancel may each reach either web worker: enough rounds to see both cases.
@@ -158,13 +156,7 @@ def test_ten_analyses_started_at_once_in_the_web_app_all_finish(
 def slow_two_worker_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     """Two web workers whose analyses pause at each step (see ``SLOW_RUNNER``)."""
     base = tmp_path_factory.mktemp("slow_concurrency")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
-    app = serve(
-        base,
-        ["--workers", "2"],
-        extra_env={"PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)])},
-    )
+    app = serve(base, ["--workers", "2"], extra_env=slow_runner_env(base))
     try:
         yield app
     finally:

@@ -128,3 +128,104 @@ def test_every_variable_is_documented(document: str) -> None:
     text = (PROJECT_ROOT / document).read_text()
     missing = [name for name in ENVIRONMENT_VARIABLES if name not in text]
     assert missing == [], f"{document} does not document {missing}"
+
+
+def test_new_settings_have_documented_defaults(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    assert (s.max_concurrent_analyses, s.max_analyses_per_user, s.max_queued_analyses) == (2, 1, 10)
+    assert s.unknown_status_policy == "unknown"
+    assert s.allowed_hosts == ()  # the default depends on HOST: see metrics_dashboard.web.hosts
+
+
+@pytest.mark.parametrize(
+    ("environ", "field", "expected"),
+    [
+        ({"UNKNOWN_STATUS_POLICY": " Failure "}, "unknown_status_policy", "failure"),
+        ({"UNKNOWN_STATUS_POLICY": "error"}, "unknown_status_policy", "error"),
+        ({"MAX_CONCURRENT_ANALYSES": "4"}, "max_concurrent_analyses", 4),
+        ({"MAX_ANALYSES_PER_USER": "3"}, "max_analyses_per_user", 3),
+        ({"MAX_QUEUED_ANALYSES": "0"}, "max_queued_analyses", 0),
+        (
+            {"ALLOWED_HOSTS": "Dash.Example.com, .corp.example,10.0.0.5,[::1],"},
+            "allowed_hosts",
+            ("dash.example.com", ".corp.example", "10.0.0.5", "[::1]"),
+        ),
+        ({"ALLOWED_HOSTS": "*"}, "allowed_hosts", ("*",)),
+    ],
+)
+def test_new_settings_are_parsed(tmp_path: Path, environ: dict, field: str, expected) -> None:
+    assert getattr(settings(tmp_path, environ), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "UNKNOWN_STATUS_POLICY",
+            "ignore",
+            "UNKNOWN_STATUS_POLICY='ignore' is not one of failure, unknown, error",
+        ),
+        (
+            "MAX_CONCURRENT_ANALYSES",
+            "0",
+            "MAX_CONCURRENT_ANALYSES=0 is out of range (allowed 1 to 1000)",
+        ),
+        (
+            "MAX_ANALYSES_PER_USER",
+            "one",
+            "MAX_ANALYSES_PER_USER='one' is not an integer (1 to 1000)",
+        ),
+        (
+            "MAX_QUEUED_ANALYSES",
+            "-1",
+            "MAX_QUEUED_ANALYSES=-1 is out of range (allowed 0 to 10000)",
+        ),
+        ("ALLOWED_HOSTS", "evil.example:80", "ALLOWED_HOSTS: 'evil.example:80' is not a host name"),
+        ("ALLOWED_HOSTS", "a b", "ALLOWED_HOSTS: 'a b' is not a host name"),
+    ],
+)
+def test_invalid_new_values_name_the_variable(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings(tmp_path, {variable: value})
+    assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("environ", "overrides"),
+    [
+        ({"FLASK_DEBUG": "true"}, {}),  # production by default
+        ({"FLASK_DEBUG": "true", "FLASK_ENV": "development", "HOST": "0.0.0.0"}, {}),
+        ({"FLASK_DEBUG": "true", "FLASK_ENV": "development", "HOST": "10.1.2.3"}, {}),
+        ({"FLASK_ENV": "development"}, {"debug": True, "host": "::"}),
+        ({"FLASK_DEBUG": "true", "FLASK_ENV": "production", "HOST": "127.0.0.1"}, {}),
+    ],
+)
+def test_debug_is_refused_outside_loopback_development(
+    tmp_path: Path, environ: dict, overrides: dict
+) -> None:
+    with pytest.raises(SettingsError, match=r"FLASK_DEBUG \(--debug\) is refused with HOST="):
+        settings(tmp_path, environ, **overrides)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_debug_is_allowed_on_loopback_in_development(tmp_path: Path, host: str) -> None:
+    s = settings(tmp_path, {"FLASK_DEBUG": "1", "FLASK_ENV": "development", "HOST": host})
+    assert s.debug is True
+
+
+def test_with_overrides_replaces_fields_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    from metrics_dashboard.settings import with_overrides
+
+    base = settings(tmp_path)
+    changed = with_overrides(base, port=6001, redis_url=None)
+    assert (changed.port, changed.redis_url, base.port) == (6001, None, 5001)
+    assert hash(changed) != hash(base)  # frozen and hashable (celery_app caches per settings)
+    with pytest.raises(SettingsError, match="unknown setting"):
+        with_overrides(base, colour="blue")
+
+
+def test_a_dotenv_line_without_value_reads_as_empty(tmp_path: Path) -> None:
+    s = settings(tmp_path, env_file="REDIS_URL\nLOG_FILE=\n")
+    assert (s.redis_url, s.log_file) == (None, None)

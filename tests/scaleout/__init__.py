@@ -27,6 +27,52 @@ from tests.browser.conftest import (
     stop_app,
 )
 
+# A slowed-down app or worker, so that jobs can be watched, cancelled, killed and timed out. The
+# slowdown is a `sitecustomize` module on the process's PYTHONPATH (test only): it wraps the
+# runner so that each progress step pauses, a little for availability, long for resilience.
+SLOW_RUNNER = """
+import time
+
+import metrics_dashboard.runner as runner
+
+PAUSE_S = {"availability": 1.0, "resilience": 4.0}
+_run_analysis = runner.run_analysis
+
+
+def slow_run_analysis(config, *, settings, progress=None, **kwargs):
+    def paused(stage, fraction):
+        if progress is not None:
+            progress(stage, fraction)
+        time.sleep(PAUSE_S[config.analysis_type])
+
+    return _run_analysis(config, settings=settings, progress=paused, **kwargs)
+
+
+runner.run_analysis = slow_run_analysis
+"""
+
+
+def slow_runner_env(base: Path) -> dict[str, str]:
+    """The environment that slows a process's analyses down (see ``SLOW_RUNNER``)."""
+    (base / "patch").mkdir(exist_ok=True)
+    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
+    return {"PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)])}
+
+
+def run_cli(
+    tmp: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``metrics-dashboard *args`` with the directories of an app on ``tmp``, to completion."""
+    return subprocess.run(
+        cli_command(*args),
+        cwd=PROJECT_ROOT,
+        env=app_env(tmp, free_port(), extra_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 REDIS_SERVER = "redis-server"
 READY_TIMEOUT_S = 60
 
@@ -56,9 +102,14 @@ def cli_command(*args: str) -> list[str]:
 
 
 def serve(
-    tmp: Path, serve_args: Sequence[str] = (), *, extra_env: dict[str, str] | None = None
+    tmp: Path,
+    serve_args: Sequence[str] = (),
+    *,
+    extra_env: dict[str, str] | None = None,
+    ready_path: str = "/",
 ) -> LiveApp:
-    """``metrics-dashboard serve *serve_args`` in its own process, once it answers."""
+    """``metrics-dashboard serve *serve_args`` in its own process, once ``ready_path`` answers
+    (``/healthz`` for an app that wants an identity everywhere else)."""
     port = free_port()
     log_path = tmp / "app.log"
     with log_path.open("wb") as log_file:
@@ -75,7 +126,7 @@ def serve(
         if process.poll() is not None:
             raise RuntimeError(f"the app exited with {process.returncode}:\n{app.log_text()}")
         try:
-            with urllib.request.urlopen(app.url + "/", timeout=2):
+            with urllib.request.urlopen(app.url + ready_path, timeout=2):
                 return app
         except OSError:
             time.sleep(0.3)

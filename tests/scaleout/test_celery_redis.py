@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -16,7 +15,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
-    PROJECT_ROOT,
     LiveApp,
     WatchedPage,
     stop_app,
@@ -27,8 +25,7 @@ from tests.browser.test_availability_flow import (
     read_report,
     report_name_from,
 )
-from tests.browser.test_concurrent_sessions import SLOW_RUNNER
-from tests.scaleout import app_env, celery_worker, cli_command, redis_server, serve
+from tests.scaleout import celery_worker, redis_server, run_cli, serve, slow_runner_env
 
 POOL = 2  # the worker's pool processes
 SLOW_JOB_S = 5  # an availability analysis under SLOW_RUNNER takes about 4 s
@@ -47,9 +44,7 @@ def celery_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CelerySta
     workers) sharing OUTPUT_DIR and CACHE_DIR. The worker's availability analyses pause at each
     step (``SLOW_RUNNER``: about 4 s in all) so that one can be cancelled."""
     base = tmp_path_factory.mktemp("celery_stack")
-    (base / "patch").mkdir()
-    (base / "patch" / "sitecustomize.py").write_text(SLOW_RUNNER)
-    slow = {"PYTHONPATH": os.pathsep.join([str(base / "patch"), str(PROJECT_ROOT)])}
+    slow = slow_runner_env(base)
     with (
         redis_server(base) as redis_url,
         celery_worker(base, redis_url, concurrency=POOL, extra_env=slow) as (worker, worker_log),
@@ -131,14 +126,7 @@ def test_cancel_stops_the_job_on_the_worker_and_leaves_no_process_behind(
 
 
 def test_the_worker_needs_redis_url(tmp_path: Path) -> None:
-    result = subprocess.run(
-        cli_command("worker"),
-        cwd=PROJECT_ROOT,
-        env={**app_env(tmp_path, 1), "REDIS_URL": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(tmp_path, "worker", extra_env={"REDIS_URL": ""})
     assert result.returncode == 2, result.stderr
     assert "REDIS_URL is not set" in result.stderr
     assert "Traceback" not in result.stderr

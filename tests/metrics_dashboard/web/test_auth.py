@@ -337,3 +337,168 @@ def test_a_forwarded_for_rewrite_does_not_make_a_client_trusted() -> None:
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
     assert spoofed.status_code == 403
+
+
+def test_the_identity_is_decoded_as_utf8() -> None:
+    client = header_client()
+    # WSGI passes header bytes as latin-1 text: these are the UTF-8 bytes of "josé".
+    utf8 = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "jos\xc3\xa9"})
+    assert (utf8.status_code, utf8.get_data(as_text=True)) == (200, "hello josé")
+    latin1 = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "jos\xe9"})
+    assert latin1.status_code == 400
+    assert "X-Forwarded-User is not UTF-8" in latin1.get_data(as_text=True)
+
+
+def test_an_identity_header_sent_twice_is_refused() -> None:
+    """WSGI servers (gunicorn, werkzeug) join a repeated header's values with a comma."""
+    client = header_client()
+    twice = client.get("/", environ_base={"HTTP_X_FORWARDED_USER": "mallory,alice"})
+    assert twice.status_code == 400
+    assert "X-Forwarded-User was sent more than once" in twice.get_data(as_text=True)
+
+
+# --- brute force ---------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def throttled_app(users_file: Path, state_dir: Path, clock: FakeClock) -> FlaskClient:
+    server = Flask(__name__)
+    server.add_url_rule("/", "index", lambda: f"hello {g.get('user', 'anonymous')}")
+    throttle = auth.LoginThrottle(state_dir, clock=clock)
+    authenticator = BasicAuthenticator(load_users(users_file), throttle=throttle)
+
+    @server.before_request
+    def check() -> object:
+        outcome = authenticator.authenticate(request)
+        return auth.denial_response(outcome) if isinstance(outcome, auth.Denied) else None
+
+    return server.test_client()
+
+
+def from_client(address: str) -> dict[str, str]:
+    return {"REMOTE_ADDR": address}
+
+
+def test_wrong_passwords_from_one_client_back_off_exponentially(
+    users_file: Path, tmp_path: Path, hash_checks: list[str]
+) -> None:
+    clock = FakeClock()
+    client = throttled_app(users_file, tmp_path / "throttle", clock)
+    attacker = from_client("203.0.113.7")
+    statuses = [
+        client.get("/", headers=basic(f"user{n}", "guess"), environ_base=attacker).status_code
+        for n in range(120)
+    ]
+    assert statuses[: auth.FREE_FAILURES] == [401] * auth.FREE_FAILURES
+    assert statuses[auth.FREE_FAILURES :] == [429] * (120 - auth.FREE_FAILURES)
+    assert len(hash_checks) == auth.FREE_FAILURES  # locked requests check no password
+
+    locked = client.get("/", headers=basic("alice", "s3cret"), environ_base=attacker)
+    assert locked.status_code == 429  # even the right password waits
+    assert locked.headers["Retry-After"] == "1"
+    assert "WWW-Authenticate" not in locked.headers
+    for expected_wait in (2, 4, 8):
+        clock.now += float(locked.headers["Retry-After"])
+        assert (
+            client.get("/", headers=basic("x", "guess"), environ_base=attacker).status_code == 401
+        )
+        locked = client.get("/", headers=basic("alice", "s3cret"), environ_base=attacker)
+        assert (locked.status_code, locked.headers["Retry-After"]) == (429, str(expected_wait))
+    # Another client is not held up by this one.
+    other = client.get("/", headers=basic("alice", "s3cret"), environ_base=from_client("10.0.0.2"))
+    assert other.status_code == 200
+
+
+def test_wrong_passwords_for_one_user_lock_that_user_from_every_client(
+    users_file: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    client = throttled_app(users_file, tmp_path / "throttle", clock)
+    for n in range(auth.FREE_FAILURES):
+        wrong = client.get(
+            "/", headers=basic("alice", "guess"), environ_base=from_client(f"10.0.1.{n}")
+        )
+        assert wrong.status_code == 401
+    elsewhere = from_client("10.0.2.1")
+    assert (
+        client.get("/", headers=basic("alice", "s3cret"), environ_base=elsewhere).status_code == 429
+    )
+    assert (
+        client.get("/", headers=basic("bob", "s3cret"), environ_base=elsewhere).status_code == 200
+    )
+    clock.now += 1
+    assert (
+        client.get("/", headers=basic("alice", "s3cret"), environ_base=elsewhere).status_code == 200
+    )
+    # Success starts the count over: one new mistake does not lock.
+    assert (
+        client.get("/", headers=basic("alice", "oops"), environ_base=elsewhere).status_code == 401
+    )
+    assert (
+        client.get("/", headers=basic("alice", "s3cret"), environ_base=elsewhere).status_code == 200
+    )
+
+
+def test_failures_are_forgotten_after_a_quiet_hour(users_file: Path, tmp_path: Path) -> None:
+    clock = FakeClock()
+    client = throttled_app(users_file, tmp_path / "throttle", clock)
+    for _ in range(auth.FREE_FAILURES - 1):
+        assert client.get("/", headers=basic("alice", "guess")).status_code == 401
+    clock.now += auth.FORGET_AFTER_S + 1
+    assert client.get("/", headers=basic("alice", "guess")).status_code == 401
+    assert client.get("/", headers=basic("alice", "s3cret")).status_code == 200  # not locked
+
+
+def test_the_lockout_is_shared_by_workers_using_the_same_directory(
+    users_file: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    first = throttled_app(users_file, tmp_path / "throttle", clock)
+    second = throttled_app(users_file, tmp_path / "throttle", clock)
+    for _ in range(auth.FREE_FAILURES):
+        first.get("/", headers=basic("alice", "guess"))
+    assert second.get("/", headers=basic("bob", "s3cret")).status_code == 429  # same client
+
+
+def test_signed_in_users_are_not_locked_out_by_an_attacker(
+    users_file: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    client = throttled_app(users_file, tmp_path / "throttle", clock)
+    signed_in = from_client("10.0.3.3")
+    assert (
+        client.get("/", headers=basic("alice", "s3cret"), environ_base=signed_in).status_code == 200
+    )
+    for n in range(auth.FREE_FAILURES + 3):
+        client.get("/", headers=basic("alice", "guess"), environ_base=from_client(f"10.9.0.{n}"))
+    assert (
+        client.get("/", headers=basic("alice", "s3cret"), environ_base=signed_in).status_code == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("failures", "seconds"),
+    [(1, 0.0), (4, 0.0), (5, 1.0), (6, 2.0), (10, 32.0), (14, 512.0), (15, 900.0), (60, 900.0)],
+)
+def test_backoff_doubles_from_the_free_failures_up_to_the_cap(
+    failures: int, seconds: float
+) -> None:
+    assert auth.backoff_s(failures) == seconds
+
+
+def test_basic_auth_from_settings_counts_failures_in_the_cache_dir(
+    tmp_path: Path, users_file: Path
+) -> None:
+    settings = load_settings(
+        {"auth_mode": "basic", "auth_users_file": users_file, "cache_dir": tmp_path / "cache"},
+        environ={},
+        env_file=None,
+    )
+    assert AuthSettings.from_settings(settings).state_dir == tmp_path / "cache" / "auth"

@@ -17,7 +17,7 @@ from dash import Input, Output, dcc, html
 from playwright.sync_api import Browser
 from werkzeug.serving import make_server
 
-from metrics_dashboard.settings import Settings, SettingsError, load_settings
+from metrics_dashboard.settings import Settings, SettingsError, load_settings, with_overrides
 from metrics_dashboard.web.auth import AuthSettings, add_user
 from metrics_dashboard.web.server import (
     MAX_REQUEST_BYTES,
@@ -136,6 +136,71 @@ def test_oversized_request_bodies_are_refused_before_parsing(settings: Settings)
     assert response.status_code == 413
 
 
+# --- allowed hosts (DNS rebinding) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:5001", "127.0.0.1:5001", "[::1]:5001"])
+def test_loopback_names_are_served_by_default(settings: Settings, host: str) -> None:
+    client = make_app(settings).server.test_client()
+    assert client.get("/", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["rebind.attacker.example", "rebind.attacker.example:5001", "10.0.0.1"]
+)
+def test_another_host_gets_400_but_the_liveness_probe_answers(
+    settings: Settings, host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_app(settings).server.test_client()
+    with caplog.at_level(logging.INFO, logger="metrics_dashboard.access"):
+        for path in ("/", "/_dash-layout", "/readyz", "/metrics"):
+            refused = client.get(path, headers={"Host": host})
+            assert refused.status_code == 400, path
+            assert "ALLOWED_HOSTS" in refused.get_data(as_text=True)
+    assert "Content-Security-Policy" in refused.headers
+    assert any("status=400" in record.getMessage() for record in caplog.records)  # logged
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_allowed_hosts_names_hosts_and_domains(settings: Settings) -> None:
+    configured = with_overrides(settings, allowed_hosts=("dash.example.com", ".corp.example"))
+    client = make_app(configured).server.test_client()
+    for host, status in [
+        ("dash.example.com", 200),
+        ("DASH.example.com:443", 200),
+        ("corp.example", 200),
+        ("team.corp.example", 200),
+        ("evilcorp.example", 400),
+        ("localhost", 400),  # the setting replaces the default
+    ]:
+        assert client.get("/", headers={"Host": host}).status_code == status, host
+
+
+def test_a_star_allows_any_host(settings: Settings) -> None:
+    client = make_app(with_overrides(settings, allowed_hosts=("*",))).server.test_client()
+    assert client.get("/", headers={"Host": "anything.example"}).status_code == 200
+
+
+def test_bound_to_another_address_the_default_adds_it_and_the_machine_names(
+    settings: Settings,
+) -> None:
+    import socket
+
+    from metrics_dashboard.web.hosts import allowed_hosts
+
+    bound = allowed_hosts(with_overrides(settings, host="10.1.2.3"))
+    assert bound[:4] == ("localhost", "127.0.0.1", "[::1]", "10.1.2.3")
+    assert socket.gethostname().lower() in bound
+    assert "rebind.attacker.example" not in bound
+    everywhere = allowed_hosts(with_overrides(settings, host="0.0.0.0"))
+    assert "127.0.0.1" in everywhere and "0.0.0.0" in everywhere
+    assert allowed_hosts(with_overrides(settings, host="::1")) == (
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+    )
+
+
 # --- authentication wiring ---------------------------------------------------------------
 
 
@@ -211,7 +276,7 @@ def test_pages_render_under_the_policy_without_violations(
         assert "script-src 'self' 'sha256-" in response.headers["content-security-policy"]
 
         for graph in ("line", "gauge", "donut", "heatmap"):
-            expect(page.locator(f"#{graph} .main-svg").first).to_be_visible()
+            expect(page.locator(f"#{graph} .main-svg").first).to_be_visible(timeout=30_000)
         expect(page.locator("#client-out")).to_have_text("client 0")
         expect(page.locator("#server-out")).to_have_text("server 0")
         page.click("#go")
