@@ -141,7 +141,7 @@ def resolve_lookback(spec: str | timedelta, length: pd.Timedelta) -> pd.Timedelt
 def _positive_finite(value: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise PydanticCustomError(
-            "positive", "{value} is not a positive number", {"value": repr(value)}
+            "positive", "{value} is not a positive number", {"value": f"{value:g}"}
         )
     return value
 
@@ -203,7 +203,7 @@ def _objective(value: float) -> float:
             "objective",
             "{value} is not an objective: a fraction of checks that succeed, between 0 and 1 "
             "exclusive (e.g. 0.995)",
-            {"value": repr(value)},
+            {"value": f"{value:g}"},
         )
     return value
 

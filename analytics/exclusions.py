@@ -186,8 +186,10 @@ class ExclusionWindow(StrictModel):
         if self.rrule is None:
             candidates = [first]
         else:
-            earliest = (start - duration).to_pydatetime()
-            candidates = self._rule(first).between(earliest, end.to_pydatetime(), inc=True)
+            # Occurrences are whole microseconds (datetime): flooring the bounds loses none.
+            earliest = (start - duration).floor("us").to_pydatetime()
+            latest = end.floor("us").to_pydatetime()
+            candidates = self._rule(first).between(earliest, latest, inc=True)
         starts = np.array([_nanoseconds(each) for each in candidates], dtype=np.int64)
         return starts[(starts < end.value) & (starts + duration.value > start.value)]
 
@@ -282,7 +284,12 @@ def next_occurrences(
         candidates = [first] if _nanoseconds(first) + duration.value > after_ts.value else []
     else:
         rule = exclusion._rule(first)
-        candidates = list(rule.xafter((after_ts - duration).to_pydatetime(), count=count))
+        since = (after_ts - duration).floor("us").to_pydatetime()
+        candidates = [
+            each
+            for each in rule.xafter(since, count=count + 1)
+            if _nanoseconds(each) > (after_ts - duration).value
+        ][:count]
     starts = pd.DatetimeIndex(
         utc_datetime_array(np.array([_nanoseconds(each) for each in candidates], np.int64))
     )
