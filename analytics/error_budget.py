@@ -176,22 +176,43 @@ def _resolved_lookbacks(
     return tuple(sorted({resolve_lookback(spec, length) for spec in specs}))
 
 
+class BurnSettings(StrictModel):
+    """How budgets are watched; saved with a configuration (per-type rules in ``configs/``).
+
+    lookbacks: the burn rates shown per service; default: those of ``alert_rules``.
+    alert_rules: the rules of every service whose type has none in ``alert_rules_by_type``.
+    alert_rules_by_type: rules per service type, replacing ``alert_rules`` for it.
+    forecast_lookback: the lookback of the failure rate lambda (time to exhaustion).
+    """
+
+    lookbacks: tuple[LookbackSpec, ...] | None = None
+    alert_rules: tuple[BurnAlertRule, ...] = DEFAULT_BURN_ALERTS
+    alert_rules_by_type: dict[str, tuple[BurnAlertRule, ...]] = Field(default_factory=dict)
+    forecast_lookback: LookbackSpec = DEFAULT_FORECAST_LOOKBACK
+
+    def shown_lookbacks(self, length: pd.Timedelta) -> tuple[pd.Timedelta, ...]:
+        """The burn-rate lookbacks of a window of ``length``, shortest first."""
+        specs = rule_lookbacks(self.alert_rules) if self.lookbacks is None else self.lookbacks
+        return _resolved_lookbacks(specs, length)
+
+    def longest_lookback(self, length: pd.Timedelta) -> pd.Timedelta:
+        """The longest lookback any figure of a window of ``length`` needs."""
+        specs = [*(self.lookbacks or ()), *rule_lookbacks(self.alert_rules), self.forecast_lookback]
+        for rules in self.alert_rules_by_type.values():
+            specs.extend(rule_lookbacks(rules))
+        return max(_resolved_lookbacks(specs, length))
+
+
+DEFAULT_BURN_SETTINGS = BurnSettings()
+
+
 def lookback_start(
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    *,
-    lookbacks: Sequence[str | timedelta] | None = None,
-    alert_rules: Sequence[BurnAlertRule] = DEFAULT_BURN_ALERTS,
-    alert_rules_by_type: Mapping[str, Sequence[BurnAlertRule]] | None = None,
-    forecast_lookback: str | timedelta = DEFAULT_FORECAST_LOOKBACK,
+    start: pd.Timestamp, end: pd.Timestamp, settings: BurnSettings = DEFAULT_BURN_SETTINGS
 ) -> pd.Timestamp:
-    """Where the metrics must start for :func:`analyze_error_budgets` with these arguments:
+    """Where the metrics must start for :func:`analyze_error_budgets` with these settings:
     the window start minus the longest lookback."""
     start_ts, end_ts = window_bounds(start, end)
-    specs = [*(lookbacks or ()), *rule_lookbacks(alert_rules), forecast_lookback]
-    for rules in (alert_rules_by_type or {}).values():
-        specs.extend(rule_lookbacks(rules))
-    return start_ts - max(_resolved_lookbacks(specs, end_ts - start_ts))
+    return start_ts - settings.longest_lookback(end_ts - start_ts)
 
 
 # --- budgets from objectives -------------------------------------------------------------
@@ -578,10 +599,7 @@ def analyze_error_budgets(
     *,
     start: pd.Timestamp,
     end: pd.Timestamp,
-    lookbacks: Sequence[str | timedelta] | None = None,
-    alert_rules: Sequence[BurnAlertRule] = DEFAULT_BURN_ALERTS,
-    alert_rules_by_type: Mapping[str, Sequence[BurnAlertRule]] | None = None,
-    forecast_lookback: str | timedelta = DEFAULT_FORECAST_LOOKBACK,
+    settings: BurnSettings = DEFAULT_BURN_SETTINGS,
 ) -> ErrorBudgetResult:
     """Budget remaining, burn rates, alert intervals and time to exhaustion per service.
 
@@ -589,10 +607,8 @@ def analyze_error_budgets(
         from :func:`lookback_start` to ``end`` (earlier rows are harmless, later ones ignored),
         exclusions already applied; rows of services absent from ``params`` are ignored.
     params: indexed by ``service_id`` (output order), with ``error_budget`` (integer >= 1)
-        and, when ``alert_rules_by_type`` is given, ``service_type``.
-    lookbacks: the burn-rate columns; default: the lookbacks of ``alert_rules``.
-    alert_rules: the rules of every service whose type has none in ``alert_rules_by_type``.
-    forecast_lookback: the lookback of the failure rate lambda.
+        and, when ``settings`` has alert rules by type, ``service_type``.
+    settings: lookbacks, alert rules and forecast lookback (:class:`BurnSettings`).
 
     Raises ValueError for a bad window, parameter or lookback. Inputs are never modified.
     """
@@ -601,21 +617,19 @@ def analyze_error_budgets(
     budgets = parameter_column(
         params, "error_budget", low=MIN_ERROR_BUDGET, high=MAX_ENGINE_ERROR_BUDGET, integer=True
     )
-    chosen_lookbacks = _resolved_lookbacks(
-        rule_lookbacks(alert_rules) if lookbacks is None else lookbacks, length
-    )
-    forecast = resolve_lookback(forecast_lookback, length)
+    lookbacks = settings.shown_lookbacks(length)
+    forecast = resolve_lookback(settings.forecast_lookback, length)
     events = _FailureEvents.build(metrics, params, budgets, start_ts.value, end_ts.value)
     ids = pd.Index(params.index, name="service_id")
     owners = np.arange(len(ids), dtype=np.int64)
     figures = events.figures(
-        owners, np.full(len(ids), end_ts.value, dtype=np.int64), chosen_lookbacks, forecast
+        owners, np.full(len(ids), end_ts.value, dtype=np.int64), lookbacks, forecast
     )
-    alerts = _alerts(events, params, alert_rules, alert_rules_by_type or {}, length)
+    alerts = _alerts(events, params, settings.alert_rules, settings.alert_rules_by_type, length)
     services = pd.DataFrame({"error_budget": budgets, **figures}, index=ids)
-    services = _with_fastest_burn(services, chosen_lookbacks)
+    services = _with_fastest_burn(services, lookbacks)
     services = _with_alert_counts(services, alerts)
-    return ErrorBudgetResult(services, alerts, chosen_lookbacks, forecast, events, ids)
+    return ErrorBudgetResult(services, alerts, lookbacks, forecast, events, ids)
 
 
 def _alerts(

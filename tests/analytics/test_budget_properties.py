@@ -17,6 +17,7 @@ from analytics.availability import availability_score, score_availability
 from analytics.completeness import assess_completeness
 from analytics.error_budget import (
     BurnAlertRule,
+    BurnSettings,
     analyze_error_budgets,
     resolve_lookback,
 )
@@ -78,7 +79,7 @@ def test_a_constant_failure_stream_burns_at_its_rate_ratio(
         pd.DataFrame({"error_budget": [budget]}, index=pd.Index(["a"], name="service_id")),
         start=START,
         end=end,
-        lookbacks=[lookback],
+        settings=BurnSettings(lookbacks=[lookback]),
     )
     instant = START + (length * where).floor("s")
     burn = result.series(pd.DatetimeIndex([instant]))[f"burn_rate_{_label(lookback)}"].iloc[0]
@@ -132,7 +133,7 @@ def test_alert_intervals_hold_exactly_where_the_condition_holds(
         pd.DataFrame({"error_budget": [budget] * 3}, index=pd.Index(IDS, name="service_id")),
         start=START,
         end=end,
-        alert_rules=[rule],
+        settings=BurnSettings(alert_rules=[rule]),
     )
     length = (end - START).value
     # Probe every instant where the condition may change, and a nanosecond either side.

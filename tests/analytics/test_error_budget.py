@@ -17,6 +17,7 @@ from analytics.error_budget import (
     DEFAULT_BURN_ALERTS,
     BudgetPolicy,
     BurnAlertRule,
+    BurnSettings,
     analyze_error_budgets,
     burn_rate_column,
     lookback_start,
@@ -45,9 +46,11 @@ def params(budgets: dict[str, int], types: dict[str, str] | None = None) -> pd.D
     return frame
 
 
-def analyze(rows: list[tuple[str, pd.Timestamp, int]], budgets: dict[str, int], **options):
+def analyze(rows: list[tuple[str, pd.Timestamp, int]], budgets: dict[str, int], **settings):
     metrics = metrics_frame(rows, list(dict.fromkeys([*budgets, *(row[0] for row in rows)])))
-    return analyze_error_budgets(metrics, params(budgets), start=START, end=END, **options)
+    return analyze_error_budgets(
+        metrics, params(budgets), start=START, end=END, settings=BurnSettings(**settings)
+    )
 
 
 # Service a (E_b 5): a failure an hour before the window, 2 at 10:30, 1 at 11:00, 1 at hour 700.
@@ -211,7 +214,7 @@ def test_alert_rules_by_service_type() -> None:
         params({"a": 50, "b": 50}, {"a": "web", "b": "batch"}),
         start=START,
         end=END,
-        alert_rules_by_type={"batch": [batch_rule]},
+        settings=BurnSettings(alert_rules_by_type={"batch": [batch_rule]}),
     )
     b_alerts = result.alerts[result.alerts["service_id"] == "b"]
     # 1 / (50 x 1 h / 720 h) = 14.4 >= 0.5 for an hour (the short lookback).
@@ -226,7 +229,7 @@ def test_alert_rules_by_service_type() -> None:
             params({"a": 5, "b": 5}),
             start=START,
             end=END,
-            alert_rules_by_type={"batch": [batch_rule]},
+            settings=BurnSettings(alert_rules_by_type={"batch": [batch_rule]}),
         )
 
 
@@ -326,7 +329,15 @@ def test_the_default_rules_are_the_workbook_set_scaled_to_the_window() -> None:
 
 def test_lookback_start_is_the_window_start_minus_the_longest_lookback() -> None:
     assert lookback_start(START, END) == START - pd.Timedelta(days=3)
-    assert lookback_start(START, END, lookbacks=["P5D"]) == START - pd.Timedelta(days=5)
+    assert lookback_start(START, END, BurnSettings(lookbacks=["P5D"])) == START - pd.Timedelta(
+        days=5
+    )
+    by_type = BurnSettings(
+        alert_rules_by_type={
+            "batch": [BurnAlertRule(long="T/5", short="T/60", threshold=1, severity="ticket")]
+        }
+    )
+    assert lookback_start(START, END, by_type) == START - pd.Timedelta(days=6)
     assert lookback_start(START, START + pd.Timedelta(days=7)) == START - pd.Timedelta(hours=16.8)
 
 
@@ -430,3 +441,28 @@ def test_bad_budget_policies_are_refused(document: dict, message: str) -> None:
     with pytest.raises(ConfigError) as raised:
         validate_model(BudgetPolicy, document)
     assert message in str(raised.value)
+
+
+def test_burn_settings_round_trip_through_json_and_name_bad_fields() -> None:
+    settings = BurnSettings(
+        lookbacks=["T/720", timedelta(hours=6)],
+        alert_rules_by_type={
+            "batch": [{"long": "PT12H", "short": "PT1H", "threshold": 2, "severity": "ticket"}]
+        },
+        forecast_lookback="P1D",
+    )
+    assert BurnSettings.model_validate_json(settings.model_dump_json()) == settings
+    assert settings.shown_lookbacks(END - START) == (pd.Timedelta(hours=1), pd.Timedelta(hours=6))
+    with pytest.raises(ConfigError, match=r"alert_rules_by_type\.batch\.0\.threshold: -1 is not"):
+        validate_model(
+            BurnSettings,
+            {
+                "alert_rules_by_type": {
+                    "batch": [
+                        {"long": "T/10", "short": "T/120", "threshold": -1, "severity": "page"}
+                    ]
+                }
+            },
+        )
+    with pytest.raises(ConfigError, match="forecast_lookback: 'T/x' is not a positive lookback"):
+        validate_model(BurnSettings, {"forecast_lookback": "T/x"})
