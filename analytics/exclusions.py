@@ -351,27 +351,26 @@ class ItemIntervals:
     ends: npt.NDArray[np.int64]
     unmatched: tuple[int, ...]
 
-    def inside(
-        self, positions: npt.NDArray[np.integer], times: npt.NDArray[np.int64], items: int
-    ) -> npt.NDArray[np.bool_]:
-        """Whether each (position, time) falls in an interval of its position; position -1
-        (an unknown item) never does."""
-        result = np.zeros(len(times), dtype=bool)
+    def rows_inside(
+        self,
+        codes: npt.NDArray[np.integer],
+        position_of_code: npt.NDArray[np.integer],
+        times: npt.NDArray[np.int64],
+        items: int,
+    ) -> npt.NDArray[np.intp]:
+        """The rows (ascending) whose time falls in an interval of their item; ``codes`` map to
+        items through ``position_of_code`` (-1: an unknown item, never inside)."""
         if not len(self.starts) or not len(times):
-            return result
-        candidates = positions >= 0
-        candidates &= times >= self.starts.min()
-        candidates &= times < self.ends.max()
-        rows = np.flatnonzero(candidates)
-        if not len(rows):
-            return result
-        index = OwnerTimes.build(self.positions, self.starts, items)
-        row_positions = positions[rows].astype(np.int64)
+            return np.empty(0, dtype=np.intp)
+        rows = np.flatnonzero((times >= self.starts.min()) & (times < self.ends.max()))
+        positions = position_of_code.take(codes[rows]).astype(np.int64)
+        known = positions >= 0
+        rows, positions = rows[known], positions[known]
         row_times = times[rows]
-        counted = index.count_upto(row_positions, row_times, inclusive=True)
-        last = index.bounds[row_positions] + counted - 1
-        result[rows] = (counted > 0) & (row_times < self.ends[np.maximum(last, 0)])
-        return result
+        index = OwnerTimes.build(self.positions, self.starts, items)
+        counted = index.count_upto(positions, row_times, inclusive=True)
+        last = np.maximum(index.bounds[positions] + counted - 1, 0)
+        return rows[(counted > 0) & (row_times < self.ends[last])]
 
     def hours(self, items: int) -> npt.NDArray[np.float64]:
         """Excluded hours per item."""
@@ -469,17 +468,16 @@ def exclude_checks(
     applied = item_intervals(exclusions, services, kind="availability", start=from_ts, end=end_ts)
     codes, position_of_code = category_positions(metrics["service_id"], services.index)
     timestamps = timestamp_nanoseconds(metrics["timestamp"], "timestamp")
-    positions = position_of_code.take(codes)
-    removed = applied.inside(positions, timestamps, count)
-    removed_rows = np.flatnonzero(removed)
+    removed_rows = applied.rows_inside(codes, position_of_code, timestamps, count)
     kept = metrics
     if len(removed_rows):
-        kept = metrics.take(np.flatnonzero(~removed)).reset_index(drop=True)
+        keep = np.ones(len(metrics), dtype=bool)
+        keep[removed_rows] = False
+        kept = metrics[keep].reset_index(drop=True)
 
-    in_window = removed_rows[
-        (timestamps[removed_rows] >= start_ts.value) & (timestamps[removed_rows] < end_ts.value)
-    ]
-    window_positions = positions[in_window].astype(np.int64)
+    removed_times = timestamps[removed_rows]
+    in_window = removed_rows[(removed_times >= start_ts.value) & (removed_times < end_ts.value)]
+    window_positions = position_of_code.take(codes[in_window]).astype(np.int64)
     failures = metrics["failures"].to_numpy()[in_window].astype(np.int64)
     instants = _distinct_instants(window_positions, timestamps[in_window])
     window_intervals = _clipped(applied, start_ts.value, end_ts.value)
