@@ -505,18 +505,6 @@ def _alert_intervals(
 
 # --- the analysis --------------------------------------------------------------------------
 
-ALERT_COLUMNS = (
-    "service_id",
-    "rule",
-    "severity",
-    "long",
-    "short",
-    "threshold",
-    "start",
-    "end",
-    "ongoing",
-)
-
 
 @dataclass(frozen=True)
 class ErrorBudgetResult:
@@ -648,39 +636,45 @@ def _alerts(
         types = params["service_type"].to_numpy(dtype=object)
         for number, service_type in enumerate(rules_by_type, start=1):
             rule_set_of_service[types == service_type] = number
-    parts = []
+    parts: dict[str, list[npt.NDArray]] = {
+        name: [] for name in ("position", "rule", "severity", "long", "short", "threshold")
+    } | {"start": [], "end": [], "ongoing": []}
     for number, rules in enumerate(rule_sets):
         owners = np.flatnonzero(rule_set_of_service == number).astype(np.int64)
         for position, rule in enumerate(rules):
             long, short = resolve_lookback(rule.long, length), resolve_lookback(rule.short, length)
             found = _alert_intervals(events, owners, rule, long, short)
             size = len(found["start"])
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "position": found["position"],
-                        "rule": np.full(size, position, dtype=np.int64),
-                        "severity": np.full(size, rule.severity, dtype=object),
-                        "long": pd.to_timedelta(np.full(size, long.value), unit="ns"),
-                        "short": pd.to_timedelta(np.full(size, short.value), unit="ns"),
-                        "threshold": np.full(size, rule.threshold),
-                        "start": utc_datetime_array(found["start"]),
-                        "end": utc_datetime_array(found["end"]),
-                        "ongoing": found["ongoing"],
-                    }
-                )
-            )
-    found_all = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["position"])
-    found_all = found_all.sort_values(
-        ["position", "start", "rule"], kind="stable", ignore_index=True
+            for name, values in (
+                *found.items(),
+                ("rule", np.full(size, position, dtype=np.int64)),
+                ("severity", np.full(size, rule.severity, dtype=object)),
+                ("long", np.full(size, long.value, dtype=np.int64)),
+                ("short", np.full(size, short.value, dtype=np.int64)),
+                ("threshold", np.full(size, rule.threshold)),
+            ):
+                parts[name].append(values)
+    dtypes = {"severity": object, "threshold": np.float64, "ongoing": bool}
+    column = {
+        name: np.concatenate([np.empty(0, dtypes.get(name, np.int64)), *values])
+        for name, values in parts.items()
+    }
+    order = np.lexsort((column["rule"], column["start"], column["position"]))
+    return pd.DataFrame(
+        {
+            "service_id": pd.Categorical.from_codes(
+                column["position"][order], categories=pd.Index(params.index), validate=False
+            ),
+            "rule": column["rule"][order],
+            "severity": column["severity"][order],
+            "long": pd.to_timedelta(column["long"][order], unit="ns"),
+            "short": pd.to_timedelta(column["short"][order], unit="ns"),
+            "threshold": column["threshold"][order],
+            "start": utc_datetime_array(column["start"][order]),
+            "end": utc_datetime_array(column["end"][order]),
+            "ongoing": column["ongoing"][order],
+        }
     )
-    service_ids = pd.Categorical.from_codes(
-        found_all.pop("position").to_numpy(dtype=np.int64),
-        categories=pd.Index(params.index),
-        validate=False,
-    )
-    found_all.insert(0, "service_id", service_ids)
-    return found_all
 
 
 def _with_fastest_burn(services: pd.DataFrame, lookbacks: Sequence[pd.Timedelta]) -> pd.DataFrame:

@@ -466,3 +466,20 @@ def test_burn_settings_round_trip_through_json_and_name_bad_fields() -> None:
         )
     with pytest.raises(ConfigError, match="forecast_lookback: 'T/x' is not a positive lookback"):
         validate_model(BurnSettings, {"forecast_lookback": "T/x"})
+
+
+def test_without_alert_rules_there_are_no_alerts() -> None:
+    result = analyze(EXAMPLE, {"a": 5}, alert_rules=[], lookbacks=["PT1H"])
+    assert result.alerts.empty
+    assert list(result.alerts.columns) == [
+        "service_id",
+        "rule",
+        "severity",
+        "long",
+        "short",
+        "threshold",
+        "start",
+        "end",
+        "ongoing",
+    ]
+    assert result.services.loc["a", "page_alerts"] == 0
