@@ -359,9 +359,17 @@ class ItemIntervals:
         items: int,
     ) -> npt.NDArray[np.intp]:
         """The rows (ascending) whose time falls in an interval of their item; ``codes`` map to
-        items through ``position_of_code`` (-1: an unknown item, never inside)."""
+        items through ``position_of_code`` (-1: an unknown item, never inside).
+
+        Rows sorted by (code, time), as the data layer returns them, are found per interval:
+        a binary search of its bounds within its item's rows, for all intervals at once, so
+        the cost grows with the intervals and the rows removed. Other rows are each looked up
+        among the intervals of their item.
+        """
         if not len(self.starts) or not len(times):
             return np.empty(0, dtype=np.intp)
+        if _sorted_by_code_and_time(codes, times):
+            return self._sorted_rows_inside(codes, position_of_code, times)
         rows = np.flatnonzero((times >= self.starts.min()) & (times < self.ends.max()))
         positions = position_of_code.take(codes[rows]).astype(np.int64)
         known = positions >= 0
@@ -371,6 +379,29 @@ class ItemIntervals:
         counted = index.count_upto(positions, row_times, inclusive=True)
         last = np.maximum(index.bounds[positions] + counted - 1, 0)
         return rows[(counted > 0) & (row_times < self.ends[last])]
+
+    def _sorted_rows_inside(
+        self,
+        codes: npt.NDArray[np.integer],
+        position_of_code: npt.NDArray[np.integer],
+        times: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.intp]:
+        code_of_position = np.full(int(self.positions.max()) + 1, -1, dtype=np.int64)
+        known_codes = np.flatnonzero(position_of_code[:-1] >= 0)
+        known_positions = position_of_code[known_codes].astype(np.int64)
+        selected = known_positions < len(code_of_position)
+        code_of_position[known_positions[selected]] = known_codes[selected]
+        interval_codes = code_of_position[self.positions]
+        present = interval_codes >= 0  # items with no category in the frame have no rows
+        interval_codes = interval_codes[present].astype(codes.dtype)
+        first = np.searchsorted(codes, interval_codes, side="left")
+        last = np.searchsorted(codes, interval_codes, side="right")
+        begin = _search_within(times, first, last, self.starts[present])
+        stop = _search_within(times, first, last, self.ends[present])
+        lengths = stop - begin
+        # Disjoint intervals of one item, so the row ranges are disjoint and ascending.
+        offsets = np.repeat(begin - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        return np.arange(int(lengths.sum()), dtype=np.intp) + offsets
 
     def hours(self, items: int) -> npt.NDArray[np.float64]:
         """Excluded hours per item."""
@@ -550,6 +581,34 @@ def _distinct_instants(
     first = np.ones(len(order), dtype=bool)
     first[1:] = (positions[1:] != positions[:-1]) | (times[1:] != times[:-1])
     return order[first]
+
+
+def _sorted_by_code_and_time(codes: npt.NDArray[np.integer], times: npt.NDArray[np.int64]) -> bool:
+    """Whether rows are sorted by code, then by time within a code."""
+    code_steps = np.diff(codes)
+    if code_steps.min(initial=0) < 0:
+        return False
+    return bool(np.all((np.diff(times) >= 0) | (code_steps != 0)))
+
+
+def _search_within(
+    times: npt.NDArray[np.int64],
+    first: npt.NDArray[np.intp],
+    last: npt.NDArray[np.intp],
+    values: npt.NDArray[np.int64],
+) -> npt.NDArray[np.intp]:
+    """Per query, the first row in ``[first, last)`` whose time is at least ``value`` (``last``
+    when none), ``times`` being sorted within each range: a binary search of all queries at
+    once, one step per halving of the longest range."""
+    low, high = first.astype(np.intp), last.astype(np.intp)
+    while True:
+        open_ = low < high
+        if not open_.any():
+            return low
+        middle = (low + high) // 2
+        before = open_ & (times[np.minimum(middle, len(times) - 1)] < values)
+        low = np.where(before, middle + 1, low)
+        high = np.where(open_ & ~before, middle, high)
 
 
 def _clipped(intervals: ItemIntervals, start_ns: int, end_ns: int) -> ItemIntervals:
