@@ -45,6 +45,7 @@ from analytics.segments import OwnerTimes, merge_intervals
 from analytics.windows import window_bounds
 
 DEFAULT_GAP_FACTOR = 3.0
+CHUNK_ROWS = 1 << 17  # rows per chunk of the order check: its temporaries fit in cache
 DEFAULT_COMPLETENESS_THRESHOLD = 0.9
 INTERVAL_SOURCES = ("configured", "median", "unknown")
 
@@ -99,16 +100,12 @@ def service_coverage(checks: pd.Series, inventory: pd.Index) -> ServiceCoverage:
 
 @dataclass(frozen=True)
 class _Points:
-    """Distinct check instants in the window, sorted by (service position, time).
-
-    Service p's points are ``[bounds[p], bounds[p + 1])``; ``steps[i]`` is
-    ``times[i + 1] - times[i]`` when both belong to one service, 0 across services.
-    """
+    """Distinct check instants in the window, sorted by (service position, time); service p's
+    are ``[bounds[p], bounds[p + 1])``."""
 
     positions: npt.NDArray[np.integer]
     times: npt.NDArray[np.int64]
     bounds: npt.NDArray[np.intp]
-    steps: npt.NDArray[np.int64]
 
     @property
     def checks(self) -> npt.NDArray[np.int64]:
@@ -118,30 +115,28 @@ class _Points:
 def _window_points(frame: pd.DataFrame, ids: pd.Index, start_ns: int, end_ns: int) -> _Points:
     """The distinct (service, instant) pairs of ``frame`` in the window, of services in ``ids``.
 
-    Input sorted by (service, time), as the data layer and the scoring timeline give it, costs
-    a few passes and no copy; only unsorted input is sorted, and only input with repeated
-    instants, unknown services or rows outside the window is filtered.
+    Input sorted by service with strictly increasing times (the scoring timeline, or metrics
+    without repeated instants) is checked in cache-sized chunks and goes through without a
+    copy; other input is sorted, rid of repeated instants and unknown services, and only rows
+    outside the window cost a filter.
     """
     codes, position_of_code = category_positions(frame["service_id"], ids)
     times = timestamp_nanoseconds(frame["timestamp"], "timestamp")
     identity = np.array_equal(position_of_code[:-1], np.arange(len(position_of_code) - 1))
     positions = codes if identity else position_of_code.take(codes)
-    if len(positions) and (positions[0] < 0 or np.diff(positions).min(initial=0) < 0):
+    if len(positions) and (
+        positions[0] < 0
+        or np.diff(positions).min(initial=0) < 0
+        or not _increasing_within(positions, times)
+    ):
         known = positions >= 0
         positions, times = positions[known], times[known]
         order = np.lexsort((times, positions))
         positions, times = positions[order], times[order]
-    bounds = _bounds(positions, len(ids))
-    steps = _steps(times, bounds)
-    if steps.min(initial=1) < 0:  # sorted by service, not by time within a service
-        order = np.lexsort((times, positions))
-        positions, times = positions[order], times[order]
-        steps = _steps(times, bounds)
-    if steps.min(initial=1) == 0:  # several rows at one instant: one check
-        first = np.concatenate(([True], steps != 0))
+        first = np.ones(len(times), dtype=bool)  # one row per instant of a service
+        first[1:] = (np.diff(positions) != 0) | (np.diff(times) != 0)
         positions, times = positions[first], times[first]
-        bounds = _bounds(positions, len(ids))
-        steps = _steps(times, bounds)
+    bounds = _bounds(positions, len(ids))
     held = np.flatnonzero(bounds[1:] > bounds[:-1])
     if len(held) and (
         times[bounds[held]].min() < start_ns or times[bounds[held + 1] - 1].max() >= end_ns
@@ -149,28 +144,25 @@ def _window_points(frame: pd.DataFrame, ids: pd.Index, start_ns: int, end_ns: in
         inside = (times >= start_ns) & (times < end_ns)
         positions, times = positions[inside], times[inside]
         bounds = _bounds(positions, len(ids))
-        steps = _steps(times, bounds)
-    steps[_crossings(bounds)] = 0
-    return _Points(positions, times, bounds, steps)
+    return _Points(positions, times, bounds)
+
+
+def _increasing_within(positions: npt.NDArray[np.integer], times: npt.NDArray[np.int64]) -> bool:
+    """Whether times strictly increase within each run of equal positions, checked chunk by
+    chunk so that the temporaries stay in cache."""
+    for begin in range(0, len(times) - 1, CHUNK_ROWS):
+        stop = min(begin + CHUNK_ROWS, len(times) - 1)
+        later, earlier = slice(begin + 1, stop + 1), slice(begin, stop)
+        increasing = times[later] > times[earlier]
+        increasing |= positions[later] != positions[earlier]
+        if not increasing.all():
+            return False
+    return True
 
 
 def _bounds(positions: npt.NDArray[np.integer], services: int) -> npt.NDArray[np.intp]:
     """Where each service's rows begin in rows sorted by service position (and one past)."""
     return np.searchsorted(positions, np.arange(services + 1, dtype=positions.dtype))
-
-
-def _crossings(bounds: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
-    """The steps from one service's last row to the next service's first."""
-    firsts = bounds[:-1][bounds[:-1] < bounds[1:]]
-    return firsts[firsts > 0] - 1
-
-
-def _steps(times: npt.NDArray[np.int64], bounds: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
-    """Time steps between consecutive rows, 1 across services: a minimum of 0 or less then
-    means repeated or unsorted instants within a service."""
-    steps = np.diff(times)
-    steps[_crossings(bounds)] = 1
-    return steps
 
 
 def count_checks(
@@ -259,9 +251,9 @@ def _expected_intervals(
     """Per service, the expected interval in ns (NaN when unknown) and where it came from;
     and the steps longer than ``gap_factor`` times it (gap candidates, as step indices).
 
-    One pass per service over its steps (``steps[bounds[p] : bounds[p + 1] - 1]``, the next
-    step crosses to another service): the median needs a selection per service, and the
-    candidates need the service's own threshold. Each slice is in cache for both.
+    One pass per service over its steps (the differences of its check times, computed there
+    and in cache): the median needs a selection per service, and the candidates need the
+    service's own threshold. Candidate ``i`` is the step from check ``i`` to check ``i + 1``.
     """
     interval = np.full(len(ids), np.nan)
     source = np.full(len(ids), "unknown", dtype=object)
@@ -279,7 +271,7 @@ def _expected_intervals(
     candidates = []
     for position in np.flatnonzero(found.checks >= 2):
         first = found.bounds[position]
-        steps = found.steps[first : found.bounds[position + 1] - 1]
+        steps = np.diff(found.times[first : found.bounds[position + 1]])
         if np.isnan(interval[position]):
             interval[position] = _median(steps)
             source[position] = "median"

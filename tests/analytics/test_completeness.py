@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from analytics import completeness
 from analytics.availability import score_availability
 from analytics.completeness import (
     assess_completeness,
@@ -192,3 +193,14 @@ def test_check_counts_and_coverage() -> None:
     assert (coverage.with_data, coverage.inventory, coverage.without_data) == (3, 5, ("d", "e"))
     assert coverage.coverage == pytest.approx(0.6)
     assert math.isnan(service_coverage(checks, pd.Index([])).coverage)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7])
+def test_the_order_check_finds_repeats_across_chunk_boundaries(
+    chunk_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = assess_completeness(metrics(), IDS, start=START, end=END)
+    monkeypatch.setattr(completeness, "CHUNK_ROWS", chunk_rows)
+    result = assess_completeness(metrics(), IDS, start=START, end=END)  # c repeats 01:00
+    pd.testing.assert_frame_equal(result.services, expected.services)
+    pd.testing.assert_frame_equal(result.gaps, expected.gaps)
