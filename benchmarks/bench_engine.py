@@ -49,7 +49,8 @@ PER_ROW_SAMPLE_ROWS = 200_000
 PER_ROW_SAMPLE_TARGETS = 500
 TYPICAL_ERROR_BUDGETS = (3, 4, 5, 6, 7, 8, 10)
 PANDAS_REPEATS = 2  # about 5 s a run at 10M rows
-TARGET_ANALYSIS_ROWS_PER_SECOND = 30e6  # issue 11: scoring + burn rates + gaps
+TARGET_ANALYSIS_ROWS_PER_SECOND = 30e6  # issue 11: scoring + burn rates + gaps ...
+TARGET_ROWS = 10_000_000  # ... on the full-size data set
 SERIES_POINTS = 500
 
 
@@ -281,12 +282,14 @@ def bench_error_budgets(rows: int, services: int, repeats: int) -> None:
     )
     line("  the same, jittered checks", noisy_s, "  (every median a selection)")
     whole_s = best_seconds(lambda: availability_analysis(metrics, params, start, end), repeats)
-    verdict = "meets" if rows / whole_s >= TARGET_ANALYSIS_ROWS_PER_SECOND else "MISSES"
-    line(
-        "whole analysis",
-        whole_s,
-        f"  ({verdict} the {TARGET_ANALYSIS_ROWS_PER_SECOND / 1e6:.0f} M rows/s target)",
-    )
+    target = f"the {TARGET_ANALYSIS_ROWS_PER_SECOND / 1e6:.0f} M rows/s target"
+    if rows < TARGET_ROWS:
+        verdict = f"{target} applies to {TARGET_ROWS:,} rows"
+    elif rows / whole_s >= TARGET_ANALYSIS_ROWS_PER_SECOND:
+        verdict = f"meets {target}"
+    else:
+        verdict = f"MISSES {target}"
+    line("whole analysis", whole_s, f"  ({verdict})")
     whole_cpu_s = best_seconds(
         lambda: availability_analysis(metrics, params, start, end), repeats, time.process_time
     )
