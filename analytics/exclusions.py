@@ -549,6 +549,8 @@ def resilience_exclusion_mask(
     ``[a, b)`` marks the instants ``k`` with ``a <= start + k h < b`` through a difference
     array and one ``cumsum`` along the hours.
     """
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+        raise ValueError(f"hours must be a whole number of at least 1, got {hours!r}")
     start_ts = utc_timestamp(start, "start")
     applied = item_intervals(
         exclusions,

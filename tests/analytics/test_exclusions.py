@@ -439,3 +439,10 @@ def test_the_resilience_mask_marks_excluded_hourly_instants() -> None:
         [True, True, True, False, False, False],  # t2
     ]
     assert mask.dtype == np.bool_
+
+
+@pytest.mark.parametrize("hours", [0, -1, 2.5, True])
+def test_the_resilience_mask_needs_whole_hours(hours: object) -> None:
+    targets = pd.DataFrame({"target_type": ["vm"]}, index=pd.Index(["t1"], name="target_id"))
+    with pytest.raises(ValueError, match="hours must be a whole number of at least 1"):
+        resilience_exclusion_mask([], targets, start=START, hours=hours)
