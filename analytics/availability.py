@@ -10,11 +10,14 @@ The engine is built for tens of millions of rows on a small machine:
   and walks the rows in cache-sized chunks so that temporaries stay small and hot.
 * Input from the data layer is sorted by (service code, timestamp); this is checked on the fly,
   and only unsorted input pays for a sort.
-* A score depends only on ``(P_f, E_b)`` and ``E_b`` is at most :data:`MAX_ERROR_BUDGET`, while
-  ``S = 0`` once ``P_f >= 2 E_b``. The literal formula is therefore evaluated once on the small
-  grid of every possible pair and statuses are classified there. Failures are rare, so points
-  come in long runs with the same ``P_f``: each run looks its score and status up once, and the
-  timeline columns are spread from the runs with ``np.repeat``.
+* A score depends only on ``(P_f, E_b)``, and ``S = 0`` once ``P_f >= 2 E_b``. The literal
+  formula is therefore evaluated once on the grid of the budgets present times every ``P_f`` up
+  to twice the largest one, and statuses are classified there, as long as that grid is small
+  (configured budgets are at most :data:`MAX_ERROR_BUDGET`). Budgets derived from objectives
+  can be in the thousands: the grid would then grow with the square of the budget, so the
+  formula is evaluated per run instead. Failures are rare, so points come in long runs with the
+  same ``P_f``: each run gets its score and status once, and the timeline columns are spread
+  from the runs with ``np.repeat``.
 * The aggregated timeline is built without sorting the points by time. The distinct instants
   are marked in a boolean array over the window, one entry per second (or per finer unit when
   some timestamp needs it), while each chunk is in cache. A point changes the weighted sum by
@@ -48,7 +51,12 @@ from analytics.classify import (
 from analytics.results import AVAILABILITY_STATUSES, AvailabilityResult
 
 MIN_ERROR_BUDGET = 1
-MAX_ERROR_BUDGET = 50
+MAX_ERROR_BUDGET = 50  # the largest budget a configuration may give as a count
+# The engine scores any budget up to this (objectives derive budgets from check counts).
+MAX_ENGINE_ERROR_BUDGET = np.iinfo(np.int32).max
+# Score grids larger than this many (budget, P_f) cells are not built: the formula is evaluated
+# per run instead (a few thousand cells cost less than the per-run arithmetic they replace).
+MAX_SCORE_TABLE_CELLS = 1 << 16
 MIN_WEIGHT = 1
 MAX_WEIGHT = 10
 # 128k rows: every per-chunk temporary (at most 8 bytes a row) fits in a 1 MiB cache.
@@ -138,10 +146,14 @@ def parameter_column(
         bad |= values != np.round(values)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
-        kind = "an integer" if integer else "a number"
+        kind, bounds = (
+            ("an integer", f"{low:.0f} to {high:.0f}")
+            if integer
+            else ("a number", f"{low:g} to {high:g}")
+        )
         raise ValueError(
             f"{column} of {params.index[first]!r} is {params[column].tolist()[first]!r}: "
-            f"it must be {kind} from {low:g} to {high:g}"
+            f"it must be {kind} from {bounds}"
         )
     return values.astype(np.int64) if integer else values
 
@@ -166,35 +178,75 @@ def availability_score(failures: npt.ArrayLike, error_budget: npt.ArrayLike) -> 
 
 @dataclass(frozen=True)
 class _ScoreTables:
-    """Score, status and rounded score of every (E_b, P_f) pair, row-major by E_b - 1.
+    """Score, status and rounded score of a service's (E_b, P_f) pairs.
 
-    ``P_f`` runs from 0 to ``2 * max_budget`` (the table width minus one); larger counts are
-    clamped there, where every budget's score is already 0.
+    When small enough, a table holds every pair of the budgets present (one row per distinct
+    budget) with ``P_f`` from 0 to ``2 * max_budget``; larger counts are clamped there, where
+    every budget's score is already 0. Otherwise (``width`` is 0) the formula is evaluated for
+    the pairs asked for: the same function on the same values, hence the same scores.
     """
 
+    budgets: npt.NDArray[np.int64]  # per service position
+    thresholds: AvailabilityThresholds
+    one: float  # 2**k, the rounded score of a perfect service
     width: int
+    row_start: npt.NDArray[np.intp]  # per service position: its table row times the width
     score: npt.NDArray[np.float64]
     status: npt.NDArray[np.int8]
     rounded: npt.NDArray[np.float64]  # score * 2**k rounded to an integer (see module docstring)
-    one: float  # 2**k, the rounded score of a perfect service
 
     @classmethod
     def build(
-        cls, max_budget: int, total_weight: int, thresholds: AvailabilityThresholds
+        cls, budgets: npt.NDArray[np.int64], total_weight: int, thresholds: AvailabilityThresholds
     ) -> _ScoreTables:
-        width = 2 * max_budget + 1
-        grid_failures = np.arange(width)[np.newaxis, :]
-        grid_budgets = np.arange(1, max_budget + 1)[:, np.newaxis]
-        score = availability_score(grid_failures, grid_budgets).ravel()
         # Every partial sum of weighted rounded scores is bounded by total_weight * 2**k < 2**53.
         one = float(2 ** (53 - int(total_weight).bit_length()))
+        distinct, row = np.unique(budgets, return_inverse=True)
+        width = 2 * int(distinct.max(initial=MIN_ERROR_BUDGET)) + 1
+        if len(distinct) * width > MAX_SCORE_TABLE_CELLS:
+            width = 0
+            distinct = row = np.empty(0, dtype=np.int64)
+        score = availability_score(np.arange(width)[np.newaxis, :], distinct[:, np.newaxis])
+        score = score.ravel()
         return cls(
+            budgets=budgets,
+            thresholds=thresholds,
+            one=one,
             width=width,
+            row_start=(row * width).astype(np.intp),
             score=score,
             status=classify_availability(score, thresholds),
             rounded=np.rint(score * one),
-            one=one,
         )
+
+    def _index(
+        self, positions: npt.NDArray[np.integer], cumulative: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.intp]:
+        """Where (E_b of the service, P_f) sits in the table, P_f clamped to its last column."""
+        return self.row_start.take(positions) + np.minimum(cumulative, self.width - 1)
+
+    def _formula(
+        self, positions: npt.NDArray[np.integer], cumulative: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        return availability_score(cumulative, self.budgets.take(positions))
+
+    def score_and_status(
+        self, positions: npt.NDArray[np.integer], cumulative: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]:
+        """Score and status code of each (service position, cumulative failures) pair."""
+        if self.width:
+            index = self._index(positions, cumulative)
+            return self.score.take(index), self.status.take(index)
+        score = self._formula(positions, cumulative)
+        return score, classify_availability(score, self.thresholds)
+
+    def rounded_score(
+        self, positions: npt.NDArray[np.integer], cumulative: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
+        """Score times 2**k rounded to an integer, per pair."""
+        if self.width:
+            return self.rounded.take(self._index(positions, cumulative))
+        return np.rint(self._formula(positions, cumulative) * self.one)
 
 
 # --- the engine ------------------------------------------------------------------------------
@@ -206,7 +258,6 @@ class _Scoring:
 
     start_ns: int
     end_ns: int
-    budget_row_start: npt.NDArray[np.intp]  # (E_b - 1) * table width: a service's table row
     weights: npt.NDArray[np.float64]
     tables: _ScoreTables
     cumulative_dtype: np.dtype
@@ -319,20 +370,12 @@ class _PointWriter:
         tables = self.scoring.tables
         positions = positions[changed]
         after = cumulative[changed]
-        rounded_after = tables.rounded.take(self._table_index(positions, after))
-        rounded_before = tables.rounded.take(self._table_index(positions, after - added[changed]))
+        rounded_after = tables.rounded_score(positions, after)
+        rounded_before = tables.rounded_score(positions, after - added[changed])
         self.change_instants.append(instants[changed])
         self.change_weights.append(
             (rounded_after - rounded_before) * self.scoring.weights.take(positions)
         )
-
-    def _table_index(
-        self, positions: npt.NDArray[np.integer], cumulative: npt.NDArray[np.int64]
-    ) -> npt.NDArray[np.intp]:
-        """Where (E_b of the service, P_f) sits in the score tables; failure counts past
-        2 x max budget all score 0, so clamping keeps the index in the table."""
-        clamped = np.minimum(cumulative, self.scoring.tables.width - 1)
-        return self.scoring.budget_row_start.take(positions) + clamped
 
     def _mark_instants(self, times: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The instant numbers of ``times``, marked present; refines the unit first if needed."""
@@ -378,8 +421,7 @@ class _PointWriter:
         lengths = _drained(self.run_lengths, np.intp)
         positions = _drained(self.run_positions, self.position_dtype)
         cumulative = _drained(self.run_failures, np.int64)
-        table_index = self._table_index(positions, cumulative)
-        tables = self.scoring.tables
+        score, status = self.scoring.tables.score_and_status(positions, cumulative)
         if self.present is not None:
             instants = np.flatnonzero(self.present)
             window_units = len(self.present)
@@ -392,8 +434,8 @@ class _PointWriter:
             cumulative_failures=np.repeat(
                 cumulative.astype(self.scoring.cumulative_dtype), lengths
             ),
-            score=np.repeat(tables.score.take(table_index), lengths),
-            status=np.repeat(tables.status.take(table_index), lengths),
+            score=np.repeat(score, lengths),
+            status=np.repeat(status, lengths),
             time_unit_ns=self.time_unit_ns,
             instants=instants,
             window_units=window_units,
@@ -547,7 +589,8 @@ def score_availability(
         non-negative int: failure rows at that row); rows may repeat a (service, timestamp) and
         rows of services absent from ``params`` are ignored.
     params: indexed by ``service_id`` (output order), with integer columns ``error_budget``
-        (1..50) and ``weight`` (1..10); other columns are ignored.
+        (at least 1; configurations give at most 50, objectives may give more) and ``weight``
+        (1..10); other columns are ignored.
 
     Raises ValueError for a bad window or parameter (naming the id, value and allowed range).
     Inputs are never modified.
@@ -556,7 +599,7 @@ def score_availability(
     if not start_ts < end_ts:
         raise ValueError(f"the window is empty: start {start_ts} is not before end {end_ts}")
     budgets = parameter_column(
-        params, "error_budget", low=MIN_ERROR_BUDGET, high=MAX_ERROR_BUDGET, integer=True
+        params, "error_budget", low=MIN_ERROR_BUDGET, high=MAX_ENGINE_ERROR_BUDGET, integer=True
     )
     weights = parameter_column(params, "weight", low=MIN_WEIGHT, high=MAX_WEIGHT, integer=True)
     codes, position_of_code = category_positions(metrics["service_id"], params.index)
@@ -571,15 +614,10 @@ def score_availability(
         raise ValueError("failures must not be negative")
     cumulative_dtype = np.dtype(np.int32 if _total_fits_int32(failures) else np.int64)
 
-    tables = _ScoreTables.build(
-        max_budget=int(budgets.max(initial=MIN_ERROR_BUDGET)),
-        total_weight=int(weights.sum()),
-        thresholds=thresholds,
-    )
+    tables = _ScoreTables.build(budgets, total_weight=int(weights.sum()), thresholds=thresholds)
     scoring = _Scoring(
         start_ns=start_ts.value,
         end_ns=end_ts.value,
-        budget_row_start=((budgets - 1) * tables.width).astype(np.intp),
         weights=weights.astype(np.float64),
         tables=tables,
         cumulative_dtype=cumulative_dtype,
