@@ -33,7 +33,7 @@ matter for the latest success) and runs after the last instant are dropped. Coun
 from ``np.bincount``, the latest success per cell from a cumulative count of successes, and
 running totals along the hour axis from ``cumsum``: no loop over rows or hours. The grids are
 built, accumulated and scored one block of targets at a time, small enough to stay in cache;
-excluded instants take their values with ``np.maximum.accumulate`` over column indices.
+an excluded instant copies the cell just before its run of consecutive excluded instants.
 """
 
 from __future__ import annotations
@@ -274,24 +274,34 @@ def _validated_exclusions(excluded: npt.ArrayLike | None, shape: tuple[int, int]
 
 def _carry_over_exclusions(
     excluded: npt.NDArray[np.bool_], columns: tuple[npt.NDArray, ...], fills: tuple
-) -> tuple[npt.NDArray[np.intp], bool]:
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Give each excluded cell of a block the values of the latest non-excluded cell of its row
     (``fill`` where there is none), in place. Returns, per row, the column its last cell's values
-    come from (-1 for none), and whether any cell got the fill."""
-    hours = excluded.shape[1]
-    source = np.where(excluded, -1, np.arange(hours))
-    np.maximum.accumulate(source, axis=1, out=source)
-    # Only the excluded cells change, and they copy non-excluded cells: gather, then scatter.
+    come from (-1 for none), and the flat indices of the cells that got the fill.
+
+    Works on the excluded cells only (a running maximum over the whole block costs more): the
+    cell a run of consecutive excluded cells copies is the one just before the run, unless the
+    run starts its row.
+    """
+    rows, hours = excluded.shape
     cells = np.flatnonzero(excluded)
-    from_columns = source.ravel()[cells]
-    nothing_yet = from_columns < 0
-    from_cells = cells - cells % hours + np.maximum(from_columns, 0)
+    column_of = cells % hours
+    starts_run = np.ones(len(cells), dtype=np.bool_)
+    starts_run[1:] = (np.diff(cells) != 1) | (column_of[1:] == 0)
+    run_first = cells[starts_run][np.cumsum(starts_run) - 1]
+    nothing_yet = run_first % hours == 0
+    from_cells = np.maximum(run_first - 1, 0)
     for column, fill in zip(columns, fills, strict=True):
         flat = column.reshape(-1)  # a view: the block's rows are contiguous
         values = flat[from_cells]
         values[nothing_yet] = fill
         flat[cells] = values
-    return source[:, -1], bool(nothing_yet.any())
+    final_column = np.full(rows, hours - 1, dtype=np.intp)
+    at_last_column = column_of == hours - 1
+    final_column[cells[at_last_column] // hours] = np.where(
+        nothing_yet[at_last_column], -1, from_cells[at_last_column] % hours
+    )
+    return final_column, cells[nothing_yet]
 
 
 def score_resilience(
@@ -377,21 +387,23 @@ def score_resilience(
         successful_backups[block] = successes[:, -1]
         last_success[block] = latest_success[:, -1]
         block_weights = weights[block].astype(np.float64)
+        unscored = np.empty(0, dtype=np.intp)
         if mask is not None and mask[block].any():
             final_column[block], unscored = _carry_over_exclusions(
                 mask[block], block_out, (np.nan, np.nan, np.nan, np.nan, False)
             )
-        else:
-            unscored = False
+        # Instants excluded from the start have no score: they count for nothing in the
+        # aggregate (0 while summing, their weight taken off).
+        block_score = score[block].reshape(-1)
+        block_score[unscored] = 0.0
         # einsum's own loop rather than a BLAS product: OpenBLAS threads spin and slow
         # everything down on a busy machine.
-        if unscored:  # instants excluded from the start have no score: leave them out
-            scored = ~np.isnan(score[block])
-            weighted_sum += np.einsum("t,th->h", block_weights, np.where(scored, score[block], 0))
-            scored_weight += np.einsum("t,th->h", block_weights, scored.astype(np.float64))
-        else:
-            weighted_sum += np.einsum("t,th->h", block_weights, score[block])
-            scored_weight += block_weights.sum()
+        weighted_sum += np.einsum("t,th->h", block_weights, score[block])
+        block_score[unscored] = np.nan
+        scored_weight += block_weights.sum()
+        scored_weight -= np.bincount(
+            unscored % hours, weights=block_weights[unscored // hours], minlength=hours
+        )
         status[block] = classify_resilience(score[block], thresholds)
 
     index = pd.Index(params.index, name="target_id")

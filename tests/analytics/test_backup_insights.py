@@ -224,6 +224,29 @@ def trend_of(
     return score_trend(result, **options).iloc[0]
 
 
+@pytest.mark.parametrize(
+    ("runs", "rpo", "slope_per_hour", "change", "fell"),
+    [
+        # Never backed up, or only failures and no success: 0 % throughout.
+        ([], 24, 0.0, 0.0, False),
+        ([(0.5, False), (2, False)], 24, 0.0, 0.0, False),
+        # R = 2.5 h, success 0.5 h before the window: 40, 0, 0, 0 %. Least squares over
+        # x = 1..4 h: sum (x - 2.5)(y - 10) = -60, sum (x - 2.5)^2 = 5: -12 points an hour.
+        ([(-0.5, True)], 2.5, -12.0, -40.0, True),
+        # A success exactly at t2 (R = 24): 0, 100, 97.5, 95 %: sum (x - 2.5)(y - 73.125)
+        # = 141.25, so 28.25 points an hour; a rise is no fall.
+        ([(2, True)], 24, 28.25, 95.0, False),
+    ],
+)
+def test_trend_table(
+    runs: list, rpo: float, slope_per_hour: float, change: float, fell: bool
+) -> None:
+    row = trend_of(runs, rpo=rpo, hours=4)
+    assert row["score_trend_points_per_day"] == pytest.approx(slope_per_hour * 24, abs=1e-9)
+    assert row["score_change_points"] == pytest.approx(change, abs=1e-9)
+    assert row["score_fell"] == fell
+
+
 def test_a_steady_score_has_no_trend() -> None:
     row = trend_of([(0.5 * k, True) for k in range(9)], rpo=168, hours=4)
     # A success every 30 min, one exactly at each instant: 100 % throughout.
