@@ -28,6 +28,9 @@ run at or before ``t`` at time ``s(t)`` (looking back before the window too):
   when its value at the first non-excluded instant minus its value at the last non-excluded
   instant exceeds ``score_fall_alert_points`` (20 by default; strictly more, within 1e-9 points).
 
+Excluded instants (maintenance windows) change only the trend: the other figures are facts
+about the runs and the clock.
+
 No loop over rows, targets or hours: gaps and streaks come from ``np.diff`` and cumulative sums
 over the runs sorted by (target, time), medians from one ``np.lexsort``, the trend from sums
 along the hour axis.
