@@ -141,14 +141,23 @@ def hours_to_rpo_breach(runs: TargetRuns, target_rpo: npt.ArrayLike) -> npt.NDAr
     """The (targets x hours) time to RPO breach ``s(t_k) + R - t_k`` in hours; NaN where the
     target has no success at or before ``t_k``. ``target_rpo`` is in hours, one per target."""
     rpo = _checked_rpo(runs, target_rpo)
-    targets, columns = len(runs.target_ids), runs.hours + 1
-    cells = runs.position.astype(np.intp) * columns + runs.first_instant
-    latest = latest_success_grid(cells, runs.succeeded, runs.timestamp, shape=(targets, columns))
-    latest = latest[:, 1:]
-    # As the engine computes the actual RPO (the int64 subtraction wraps for "never", replaced).
-    remaining = np.divide(runs.instants - latest, NS_PER_HOUR)
-    remaining[latest == NEVER] = np.nan
-    np.subtract(rpo[:, np.newaxis], remaining, out=remaining)
+    columns, instants = runs.hours + 1, runs.instants
+    first_instant = runs.first_instant
+    remaining = np.empty((len(runs.target_ids), runs.hours))
+    for block, rows in runs.blocks(columns):
+        cells = (runs.position[rows] - block.start).astype(np.intp) * columns
+        cells += first_instant[rows]
+        latest = latest_success_grid(
+            cells,
+            runs.succeeded[rows],
+            runs.timestamp[rows],
+            shape=(block.stop - block.start, columns),
+        )[:, 1:]
+        # As the engine computes the actual RPO (the int64 subtraction wraps for "never").
+        out = remaining[block]
+        np.divide(instants - latest, NS_PER_HOUR, out=out)
+        out[latest == NEVER] = np.nan
+        np.subtract(rpo[block, np.newaxis], out, out=out)
     return remaining
 
 
@@ -162,6 +171,19 @@ def needs_attention_order(hours_to_breach: npt.ArrayLike) -> npt.NDArray[np.intp
 def _fraction(value: float) -> tuple[int, int]:
     ratio = Fraction(value).limit_denominator(_MAX_FRACTION_DENOMINATOR)
     return ratio.numerator, ratio.denominator
+
+
+def _gaps_sorted_per_target(
+    gaps: npt.NDArray[np.int64], owners: npt.NDArray[np.integer], counts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """``gaps`` (grouped by their ``owners``, in owner order) sorted within each owner."""
+    span = int(gaps.max()) + 1 if len(gaps) else 1
+    if len(counts) * span - 1 > np.iinfo(np.int64).max:
+        return gaps[np.lexsort((gaps, owners))]
+    # One key per gap, owner first: a plain sort (much faster than lexsort) with no overflow.
+    offsets = np.arange(len(counts), dtype=np.int64) * span
+    keys = np.sort(owners.astype(np.int64) * span + gaps)
+    return keys - np.repeat(offsets, counts)
 
 
 def schedule_check(
@@ -179,8 +201,8 @@ def schedule_check(
     same_target = positions[1:] == positions[:-1]
     gaps = np.diff(timestamps)[same_target]
     gap_targets = positions[1:][same_target]
-    sorted_gaps = gaps[np.lexsort((gaps, gap_targets))]
     gap_counts = np.bincount(gap_targets, minlength=targets)
+    sorted_gaps = _gaps_sorted_per_target(gaps, gap_targets, gap_counts)
     first_gap = np.cumsum(gap_counts) - gap_counts
     known = run_counts >= MIN_SCHEDULE_RUNS
     # The median of n sorted gaps is the mean of those at (n - 1) // 2 and n // 2; their sum

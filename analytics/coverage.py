@@ -349,7 +349,15 @@ def protection_coverage(
         analysed_owner = owner[analysed]
         link_within = within[target[analysed]]
         starts = np.flatnonzero(np.concatenate(([True], analysed_owner[1:] != analysed_owner[:-1])))
-        any_within[analysed_owner[starts]] = np.logical_or.reduceat(link_within, starts, axis=0)
+        sizes = np.diff(np.append(starts, len(analysed_owner)))
+        # OR the assets' first links, then their second ones, and so on: one step per link
+        # rank (an asset has a few links), each over whole rows; a reduceat over many small
+        # groups is ten times slower.
+        grouped = np.zeros((len(starts), hours), dtype=np.bool_)
+        for rank in range(int(sizes.max())):
+            having = np.flatnonzero(sizes > rank)
+            grouped[having] |= link_within[starts[having] + rank]
+        any_within[analysed_owner[starts]] = grouped
         protecting = np.bincount(analysed_owner[link_within[:, -1]], minlength=len(assets))
     # Without a within-RPO target: STALE when every link was analysed, else NOT_EVALUATED.
     unjudged = np.where(analysed_links == linked, _STALE, _NOT_EVALUATED).astype(np.int8)

@@ -39,6 +39,7 @@ an excluded instant copies the cell just before its run of consecutive excluded 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -140,9 +141,22 @@ class TargetRuns:
         0 for runs before the window (computed without floats)."""
         return np.maximum(-((self.start_ns - self.timestamp) // NS_PER_HOUR), 0)
 
-    def bounds(self) -> npt.NDArray[np.intp]:
-        """Row offsets per target: the runs of target ``i`` are rows ``bounds[i]:bounds[i + 1]``."""
-        return np.searchsorted(self.position, np.arange(len(self.target_ids) + 1))
+    def blocks(self, columns: int) -> Iterator[tuple[slice, slice]]:
+        """Consecutive blocks of targets of about BLOCK_CELLS grid cells (``columns`` per
+        target), each as (its targets, its runs' rows): small enough for a block's grids to
+        stay in cache."""
+        targets = len(self.target_ids)
+        rows_per_block = max(1, BLOCK_CELLS // columns)
+        edges = np.minimum(np.arange(0, targets + rows_per_block, rows_per_block), targets)
+        row_edges = np.searchsorted(self.position, edges)
+        for first, stop, first_row, stop_row in zip(
+            edges[:-1].tolist(),
+            edges[1:].tolist(),
+            row_edges[:-1].tolist(),
+            row_edges[1:].tolist(),
+            strict=True,
+        ):
+            yield slice(first, stop), slice(first_row, stop_row)
 
 
 def target_runs(
@@ -351,20 +365,14 @@ def score_resilience(
     total_backups, successful_backups, last_success = np.empty((3, targets), dtype=np.int64)
     final_column = np.full(targets, hours - 1, dtype=np.intp)
     weighted_sum, scored_weight = np.zeros(hours), np.zeros(hours)
-    rows_per_block = max(1, BLOCK_CELLS // columns)
-    edges = np.minimum(np.arange(0, targets + rows_per_block, rows_per_block), targets)
-    row_edges = np.searchsorted(positions, edges)
-    for first, stop, first_row, stop_row in zip(
-        edges[:-1], edges[1:], row_edges[:-1], row_edges[1:], strict=True
-    ):
-        block, rows = slice(first, stop), slice(first_row, stop_row)
+    for block, rows in runs_of_targets.blocks(columns):
         runs, successes, latest_success = _block_grids(
-            positions[rows] - first,
+            positions[rows] - block.start,
             first_instant[rows],
             in_window[rows],
             succeeded[rows],
             timestamps[rows],
-            shape=(stop - first, columns),
+            shape=(block.stop - block.start, columns),
         )
         block_out = (
             actual_rpo[block],

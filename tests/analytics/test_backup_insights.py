@@ -113,6 +113,37 @@ def test_schedule_boundary_to_the_nanosecond() -> None:
         assert schedule_check(runs, [10.0])["schedule"].iloc[0] == expected
 
 
+def test_schedule_with_gaps_of_a_century() -> None:
+    """Gaps so long that one sort key per gap would overflow int64: the exact fallback."""
+    start = pd.Timestamp("2100-01-01T00:00:00Z")
+    runs = {
+        "a": ["1900-01-01", "2000-01-01", "2100-01-01"],
+        "b": ["2099-12-31T22:00", "2099-12-31T23:00", "2100-01-01"],
+        "c": ["1950-01-01", "2100-01-01"],
+    }
+    backups = backups_frame(
+        [
+            (target, pd.Timestamp(day, tz="UTC"), True)
+            for target, days in runs.items()
+            for day in days
+        ],
+        list(runs),
+    )
+    target_ns = {
+        target: pd.DatetimeIndex(days, tz="UTC").as_unit("ns").asi8 for target, days in runs.items()
+    }
+    longest_gap = max(int(np.diff(times).max()) for times in target_ns.values())
+    assert len(runs) * (longest_gap + 1) - 1 > np.iinfo(np.int64).max
+    checked = schedule_check(
+        target_runs(backups, pd.Index(list(runs)), start=start, hours=1), [24.0, 24.0, 24.0]
+    )
+    a_gaps = np.diff(target_ns["a"])
+    assert checked["typical_interval_hours"].iloc[0] == a_gaps.sum() / 2 / 3_600_000_000_000
+    assert checked["typical_interval_hours"].iloc[1] == 1.0
+    assert math.isnan(checked["typical_interval_hours"].iloc[2])
+    assert checked["schedule"].astype(str).tolist() == ["CANNOT_MEET_RPO", "ON_SCHEDULE", "UNKNOWN"]
+
+
 def test_schedule_counts_failed_runs_and_the_given_lookback() -> None:
     row = schedule_of([(-36, True), (-24, False), (-12, False), (0, True)], 24)
     assert row["schedule_runs"] == 4

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from analytics import resilience
 from analytics.backup_insights import backup_insights, schedule_check
+from analytics.coverage import PROTECTION_STATUSES, protection_coverage, validate_inventory
 from analytics.resilience import NS_PER_HOUR, score_resilience, target_runs
 from benchmarks.baselines import resilience_per_row
 from tests.analytics.test_engine_properties import (
+    IDS,
     PROPERTY_SETTINGS,
+    UNKNOWN_ID,
     assert_same_resilience_results,
     resilience_cases,
 )
@@ -173,3 +176,66 @@ def test_the_schedule_does_not_depend_on_input_order(case: dict) -> None:
         schedule_check(target_runs(backups, index, **arguments), rpo),
         schedule_check(target_runs(reversed_backups, index, **arguments), rpo),
     )
+
+
+@st.composite
+def inventories(draw: st.DrawFn) -> pd.DataFrame:
+    """Assets linked to any subset of the ids (selected or not) and the unknown one."""
+    assets = draw(st.integers(0, 8))
+    return pd.DataFrame(
+        {
+            "asset_id": [f"asset-{number}" for number in range(assets)],
+            "requires_backup": draw(st.lists(st.booleans(), min_size=assets, max_size=assets)),
+            "target_ids": [
+                draw(st.lists(st.sampled_from([*IDS, UNKNOWN_ID]), max_size=4))
+                for _ in range(assets)
+            ],
+        }
+    )
+
+
+@PROPERTY_SETTINGS
+@given(masked_cases(), inventories())
+def test_coverage_equals_a_plain_python_reading_of_its_definition(
+    case: dict, inventory_frame: pd.DataFrame
+) -> None:
+    backups, params, arguments = case["backups"], case["params"], case["arguments"]
+    window = {"start": arguments["start"], "hours": arguments["hours"]}
+    result = score_resilience(backups, params, **arguments, excluded=case["mask"])
+    insights = backup_insights(backups, params, result, **window)
+    coverage = protection_coverage(validate_inventory(inventory_frame, IDS), insights)
+
+    analysed = list(params.index)
+    for instant in range(arguments["hours"]):
+        within = {
+            target: insights.hours_to_rpo_breach[position, instant] >= 0
+            for position, target in enumerate(analysed)
+        }
+        counts = dict.fromkeys(PROTECTION_STATUSES, 0)
+        for asset, requires, links in zip(
+            inventory_frame["asset_id"],
+            inventory_frame["requires_backup"],
+            inventory_frame["target_ids"],
+            strict=True,
+        ):
+            known = set(links) - {UNKNOWN_ID}
+            if not known:
+                status = "UNPROTECTED"
+            elif any(within.get(target, False) for target in known):
+                status = "PROTECTED"
+            elif known <= set(analysed):
+                status = "STALE"
+            else:
+                status = "NOT_EVALUATED"
+            if instant == arguments["hours"] - 1:
+                assert coverage.assets.loc[asset, "status"] == status
+            counts[status] += requires
+        row = coverage.timeline.iloc[instant]
+        assert [row[name.lower()] for name in PROTECTION_STATUSES] == list(counts.values())
+        judged = counts["PROTECTED"] + counts["STALE"] + counts["UNPROTECTED"]
+        if judged:
+            assert row["coverage"] == counts["PROTECTED"] / judged
+        else:
+            assert np.isnan(row["coverage"])
+    assert coverage.counts == counts
+    assert coverage.state == ("measured" if judged else "nothing_to_cover")
