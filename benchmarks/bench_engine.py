@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import tracemalloc
@@ -278,6 +279,18 @@ def synthetic_inventory(target_ids: pd.Index, *, seed: int = 0) -> pd.DataFrame:
     )
 
 
+def best_cpu_seconds(run: Callable[[], Any], repeats: int) -> float:
+    """The least process CPU time of ``repeats`` runs: less inflated than wall-clock time when
+    other processes compete for the cores, so both are shown."""
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        began = time.process_time()
+        run()
+        best = min(best, time.process_time() - began)
+    return best
+
+
 def check_resilience_extras_on_small_inputs() -> None:
     backups, targets, start = synthetic_backups(200, 72, seed=2)
     arguments = {
@@ -304,13 +317,15 @@ def bench_resilience_extras(targets: int, hours: int, repeats: int) -> None:
     print(
         f"\nresilience extras: {targets:,} targets x {hours} h, {len(backups):,} backup rows"
         f" (7 days of lookback), {mask.mean():.0%} of instants excluded,"
-        f" {len(inventory_frame):,} assets"
+        f" {len(inventory_frame):,} assets; load average {os.getloadavg()[0]:.1f}"
+        f" on {os.cpu_count()} cores"
     )
+    print(f"  {'':<26} {'wall':>9}     {'CPU':>9}     (best of {repeats} each)")
 
-    def timed(label: str, run: Callable[[], Any], note: str = "") -> float:
-        seconds = best_seconds(run, repeats)
-        print(f"  {label:<26} {seconds * 1e3:9.1f} ms  {note}")
-        return seconds
+    def timed(label: str, run: Callable[[], Any], note: str = "") -> tuple[float, float]:
+        seconds, cpu_seconds = best_seconds(run, repeats), best_cpu_seconds(run, repeats)
+        print(f"  {label:<26} {seconds * 1e3:9.1f} ms  {cpu_seconds * 1e3:9.1f} ms  {note}")
+        return seconds, cpu_seconds
 
     timed("engine (as before)", lambda: score_resilience(backups, params, **arguments))
     timed("engine + no-run-yet rule", lambda: score_resilience(backups, params, **ruled))
@@ -337,11 +352,13 @@ def bench_resilience_extras(targets: int, hours: int, repeats: int) -> None:
         lambda: protection_coverage(inventory, insights),
         "(every asset at every instant)",
     )
-    total_ms = (insights_s + validation_s + coverage_s) * 1e3
-    verdict = "within" if total_ms <= INSIGHTS_BUDGET_MS else "OVER"
+    wall_ms, cpu_ms = (
+        1e3 * sum(times) for times in zip(insights_s, validation_s, coverage_s, strict=True)
+    )
+    verdict = "within" if wall_ms <= INSIGHTS_BUDGET_MS else "OVER"
     print(
-        f"  {'new figures together':<26} {total_ms:9.1f} ms  ({verdict} the"
-        f" {INSIGHTS_BUDGET_MS} ms budget; insights + validation + coverage)"
+        f"  {'new figures together':<26} {wall_ms:9.1f} ms  {cpu_ms:9.1f} ms  ({verdict} the"
+        f" {INSIGHTS_BUDGET_MS} ms budget in wall time; insights + validation + coverage)"
     )
 
 
