@@ -12,10 +12,10 @@ run at or before ``t`` at time ``s(t)`` (looking back before the window too):
   (successful or not), over every run given at or before T: the window and whatever lookback
   the caller loaded (see :func:`schedule_lookback_hours`). Fewer than 3 runs: ``UNKNOWN``.
   Interval > R: ``CANNOT_MEET_RPO``; otherwise interval > ``at_risk_fraction`` x R (0.8 by
-  default): ``AT_RISK``; otherwise ``ON_SCHEDULE``. Both comparisons are exact (integer
-  nanoseconds; R rounded to the nanosecond, the fraction to the nearest ratio with a
-  denominator up to 1000), so an interval of exactly R or 0.8 R is not flagged by that rule.
-  Runs at the same instant give a gap of 0.
+  default): ``AT_RISK``; otherwise ``ON_SCHEDULE``. Both comparisons are strict and exact
+  (integer nanoseconds; R rounded to the nanosecond, the fraction to the nearest ratio with a
+  denominator up to 1000): an interval of exactly R is ``AT_RISK``, one of exactly 0.8 R is
+  ``ON_SCHEDULE``. Runs at the same instant give a gap of 0.
 * **Restore-point compliance**: expected = max(1, floor(H / R)) (exact: H and R in integer
   nanoseconds); made = successful runs with ``start <= timestamp <= T``; compliance =
   min(1, made / expected). Per target, and the unweighted mean over targets (NaN without any).
@@ -32,7 +32,7 @@ Excluded instants (maintenance windows) change only the trend: the other figures
 about the runs and the clock.
 
 No loop over rows, targets or hours: gaps and streaks come from ``np.diff`` and cumulative sums
-over the runs sorted by (target, time), medians from one ``np.lexsort``, the trend from sums
+over the runs sorted by (target, time), medians from one sort of all gaps, the trend from sums
 along the hour axis.
 """
 
@@ -209,14 +209,17 @@ def schedule_check(
     # (twice the median) stays an exact integer.
     lower = np.where(known, first_gap + (gap_counts - 1) // 2, 0)
     upper = np.where(known, first_gap + gap_counts // 2, 0)
-    doubled = np.zeros(targets, dtype=np.int64)
+    # Unsigned: two gaps of up to 2**63 ns add up without wrapping around.
+    doubled = np.zeros(targets, dtype=np.uint64)
     if len(sorted_gaps):
-        doubled = np.where(known, sorted_gaps.take(lower) + sorted_gaps.take(upper), 0)
-    cannot_meet = known & (doubled > 2 * rpo_ns)
+        middle = sorted_gaps.astype(np.uint64)
+        doubled = np.where(known, middle.take(lower) + middle.take(upper), 0).astype(np.uint64)
+    doubled_rpo = 2 * rpo_ns.astype(np.uint64)
+    cannot_meet = known & (doubled > doubled_rpo)
     numerator, denominator = _fraction(at_risk_fraction)
     # Only intervals up to R are compared here, so the products stay far below 2**63.
     at_risk = known & ~cannot_meet
-    at_risk &= denominator * np.minimum(doubled, 2 * rpo_ns) > 2 * numerator * rpo_ns
+    at_risk &= denominator * np.minimum(doubled, doubled_rpo) > numerator * doubled_rpo
     codes = np.select([~known, cannot_meet, at_risk], [3, 2, 1], 0).astype(np.int8)
     return pd.DataFrame(
         {

@@ -114,10 +114,11 @@ def test_schedule_boundary_to_the_nanosecond() -> None:
 
 
 def test_schedule_with_gaps_of_a_century() -> None:
-    """Gaps so long that one sort key per gap would overflow int64: the exact fallback."""
+    """Gaps so long that one sort key per gap would overflow int64 (the exact fallback), and
+    so would the sum of two gaps."""
     start = pd.Timestamp("2100-01-01T00:00:00Z")
     runs = {
-        "a": ["1900-01-01", "2000-01-01", "2100-01-01"],
+        "a": ["1700-01-01", "1900-01-01", "2100-01-01"],  # twice the median: above 2**63 ns
         "b": ["2099-12-31T22:00", "2099-12-31T23:00", "2100-01-01"],
         "c": ["1950-01-01", "2100-01-01"],
     }
@@ -138,7 +139,8 @@ def test_schedule_with_gaps_of_a_century() -> None:
         target_runs(backups, pd.Index(list(runs)), start=start, hours=1), [24.0, 24.0, 24.0]
     )
     a_gaps = np.diff(target_ns["a"])
-    assert checked["typical_interval_hours"].iloc[0] == a_gaps.sum() / 2 / 3_600_000_000_000
+    median = sum(a_gaps.tolist()) / 2  # Python integers: no wrapping around
+    assert checked["typical_interval_hours"].iloc[0] == median / 3_600_000_000_000
     assert checked["typical_interval_hours"].iloc[1] == 1.0
     assert math.isnan(checked["typical_interval_hours"].iloc[2])
     assert checked["schedule"].astype(str).tolist() == ["CANNOT_MEET_RPO", "ON_SCHEDULE", "UNKNOWN"]
