@@ -45,13 +45,18 @@ class ResilienceResult:
         ``target_rpo_hours`` (float), ``weight`` (int), ``final_score``, ``final_status``,
         ``final_rpo_compliance``, ``final_success_rate``, ``actual_rpo_hours`` (float, NaN when
         never backed up), ``last_successful_backup`` (datetime64[ns, UTC], NaT when never),
-        ``total_backups`` and ``successful_backups`` (int, over [start, last instant]).
+        ``total_backups`` and ``successful_backups`` (int, over [start, last instant]),
+        ``final_no_run_yet`` (bool), ``final_instant`` (datetime64[ns, UTC]: the last
+        non-excluded instant, whose values the ``final_*`` columns hold; NaT when none).
     timeline: long format, one row per (target, evaluation instant), sorted by target then
         time: ``target_id`` (category), ``timestamp``, ``actual_rpo_hours`` (NaN when never),
-        ``rpo_compliance``, ``success_rate``, ``score`` (floats), ``status`` (category of
-        RESILIENCE_STATUSES).
-    aggregated_timeline: ``timestamp``, ``score``: weighted mean of target scores per instant.
-    aggregated_score: weighted mean of the final scores; NaN when no target is selected.
+        ``rpo_compliance``, ``success_rate`` (NaN where unknown: no run yet under the no-run-yet
+        rule), ``score`` (floats), ``status`` (category of RESILIENCE_STATUSES), ``no_run_yet``
+        (bool: no run in the window by this instant), ``excluded`` (bool: the values are carried
+        from the latest non-excluded instant).
+    aggregated_timeline: ``timestamp``, ``score``: weighted mean of the target scores present
+        at each instant (NaN when none is).
+    aggregated_score: the aggregated score at the last instant; NaN when there is none.
     """
 
     targets: pd.DataFrame

@@ -67,6 +67,8 @@ RESILIENCE_SUMMARY_COLUMNS = (
     "last_successful_backup",
     "total_backups",
     "successful_backups",
+    "final_no_run_yet",
+    "final_instant",
 )
 RESILIENCE_TIMELINE_COLUMNS = (
     "target_id",
@@ -76,6 +78,8 @@ RESILIENCE_TIMELINE_COLUMNS = (
     "success_rate",
     "score",
     "status",
+    "no_run_yet",
+    "excluded",
 )
 
 
@@ -283,53 +287,68 @@ def resilience_per_row(
     w_rpo: float,
     w_success: float,
     thresholds: ResilienceThresholds = DEFAULT_RESILIENCE_THRESHOLDS,
+    excluded: np.ndarray | None = None,
+    no_run_yet_rule: bool = False,
 ) -> ResilienceResult:
-    """Resilience scoring with Python loops: per target, walk its runs alongside the instants."""
+    """Resilience scoring with Python loops: per target, walk its runs alongside the instants.
+
+    No run yet in the window: success rate 0, or with ``no_run_yet_rule`` unknown (NaN) and
+    score = compliance. An excluded instant repeats the values of the target's latest
+    non-excluded instant (none: NaN, NO_DATA).
+    """
     start_ns = utc_timestamp(start, "start").value
-    runs_of: dict[str, list[tuple[int, bool]]] = {target: [] for target in params.index}
-    for target, timestamp, succeeded in zip(
-        backups["target_id"].astype(object).tolist(),
-        timestamp_nanoseconds(backups["timestamp"], "timestamp").tolist(),
-        backups["succeeded"].tolist(),
-        strict=True,
+    runs_of: dict[str, list[tuple[int, int, bool]]] = {target: [] for target in params.index}
+    for row, (target, timestamp, succeeded) in enumerate(
+        zip(
+            backups["target_id"].astype(object).tolist(),
+            timestamp_nanoseconds(backups["timestamp"], "timestamp").tolist(),
+            backups["succeeded"].tolist(),
+            strict=True,
+        )
     ):
-        if target in runs_of:
-            runs_of[target].append((timestamp, bool(succeeded)))
+        if target in runs_of and timestamp != NAT_NS:
+            runs_of[target].append((timestamp, row, bool(succeeded)))
 
     instants = [start_ns + k * NS_PER_HOUR for k in range(1, hours + 1)]
     timeline = _columns(RESILIENCE_TIMELINE_COLUMNS)
     summary = _columns(RESILIENCE_SUMMARY_COLUMNS)
-    for target in params.index:
+    for position, target in enumerate(params.index):
         target_rpo = float(params.at[target, "target_rpo_hours"])
         runs = sorted(runs_of[target])
         next_run, total, successful, last_success = 0, 0, 0, NAT_NS
-        for instant in instants:
+        shown = (float("nan"), float("nan"), float("nan"), float("nan"), NO_DATA, False)
+        final_instant = NAT_NS
+        for column, instant in enumerate(instants):
             while next_run < len(runs) and runs[next_run][0] <= instant:
-                timestamp, succeeded = runs[next_run]
+                timestamp, _, succeeded = runs[next_run]
                 if timestamp >= start_ns:
                     total += 1
                     successful += succeeded
                 if succeeded:
                     last_success = timestamp
                 next_run += 1
-            if last_success == NAT_NS:
-                actual_rpo, compliance = float("nan"), 0.0
-            else:
-                actual_rpo = (instant - last_success) / NS_PER_HOUR
-                compliance = max(0.0, 1 - actual_rpo / target_rpo)
-            success_rate = successful / total if total else 0.0
-            score = w_rpo * compliance + w_success * success_rate
-            status = resilience_status_of(score, thresholds)
-            for column, value in (
-                ("target_id", target),
-                ("timestamp", instant),
-                ("actual_rpo_hours", actual_rpo),
-                ("rpo_compliance", compliance),
-                ("success_rate", success_rate),
-                ("score", score),
-                ("status", status),
+            is_excluded = excluded is not None and bool(excluded[position][column])
+            if not is_excluded:
+                if last_success == NAT_NS:
+                    actual_rpo, compliance = float("nan"), 0.0
+                else:
+                    actual_rpo = (instant - last_success) / NS_PER_HOUR
+                    compliance = max(0.0, 1 - actual_rpo / target_rpo)
+                if total or not no_run_yet_rule:
+                    success_rate = successful / total if total else 0.0
+                    score = w_rpo * compliance + w_success * success_rate
+                else:
+                    success_rate, score = float("nan"), compliance
+                status = resilience_status_of(score, thresholds)
+                shown = (actual_rpo, compliance, success_rate, score, status, total == 0)
+                final_instant = instant
+            for name, value in zip(
+                RESILIENCE_TIMELINE_COLUMNS,
+                (target, instant, *shown, is_excluded),
+                strict=True,
             ):
-                timeline[column].append(value)
+                timeline[name].append(value)
+        actual_rpo, compliance, success_rate, score, status, no_run_yet = shown
         summary["target_rpo_hours"].append(target_rpo)
         summary["weight"].append(int(params.at[target, "weight"]))
         summary["final_score"].append(score)
@@ -340,15 +359,25 @@ def resilience_per_row(
         summary["last_successful_backup"].append(last_success)
         summary["total_backups"].append(total)
         summary["successful_backups"].append(successful)
+        summary["final_no_run_yet"].append(no_run_yet)
+        summary["final_instant"].append(final_instant)
 
     weights = summary["weight"]
-    total_weight = sum(weights)
-    aggregated = [
-        sum(weight * timeline["score"][target * hours + k] for target, weight in enumerate(weights))
-        / total_weight
-        for k in range(hours if total_weight else 0)
-    ]
-    summary["last_successful_backup"] = _to_utc(summary["last_successful_backup"]).array
+    aggregated = []
+    for k in range(hours if weights else 0):
+        scored = [
+            (weight, timeline["score"][target * hours + k])
+            for target, weight in enumerate(weights)
+            if not np.isnan(timeline["score"][target * hours + k])
+        ]
+        total_weight = sum(weight for weight, _ in scored)
+        aggregated.append(
+            sum(weight * score for weight, score in scored) / total_weight
+            if total_weight
+            else float("nan")
+        )
+    for column in ("last_successful_backup", "final_instant"):
+        summary[column] = _to_utc(summary[column]).array
     return ResilienceResult(
         targets=pd.DataFrame(summary, index=pd.Index(params.index, name="target_id")),
         timeline=pd.DataFrame(
@@ -356,7 +385,12 @@ def resilience_per_row(
                 **timeline,
                 "target_id": pd.Categorical(timeline["target_id"], categories=params.index),
                 "timestamp": _to_utc(timeline["timestamp"]),
-                "status": pd.Categorical(timeline["status"], categories=RESILIENCE_STATUSES),
+                "status": pd.Categorical(
+                    [None if status == NO_DATA else status for status in timeline["status"]],
+                    categories=RESILIENCE_STATUSES,
+                ),
+                "no_run_yet": np.array(timeline["no_run_yet"], dtype=bool),
+                "excluded": np.array(timeline["excluded"], dtype=bool),
             }
         ),
         aggregated_timeline=pd.DataFrame(
@@ -365,9 +399,5 @@ def resilience_per_row(
                 "score": np.array(aggregated, dtype=np.float64),
             }
         ),
-        aggregated_score=(
-            sum(w * s for w, s in zip(weights, summary["final_score"], strict=True)) / total_weight
-            if total_weight
-            else float("nan")
-        ),
+        aggregated_score=aggregated[-1] if aggregated else float("nan"),
     )

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from analytics import availability, resilience
 from analytics.availability import availability_score, score_availability
 from analytics.resilience import score_resilience
+from analytics.results import ResilienceResult
 from benchmarks.baselines import availability_per_row, resilience_per_row
 from tests.analytics import (
     availability_params,
@@ -175,14 +176,9 @@ def resilience_cases(draw: st.DrawFn) -> dict:
     }
 
 
-@PROPERTY_SETTINGS
-@given(resilience_cases())
-def test_resilience_engine_equals_the_per_row_reference(case: dict) -> None:
-    with mock.patch.object(resilience, "BLOCK_CELLS", case["block_cells"]):
-        result = score_resilience(case["backups"], case["params"], **case["arguments"])
-    expected = resilience_per_row(case["backups"], case["params"], **case["arguments"])
-    # Same operations on the same doubles per cell: bit for bit. Only the weighted mean over
-    # targets adds in a different order.
+def assert_same_resilience_results(result: ResilienceResult, expected: ResilienceResult) -> None:
+    """Same operations on the same doubles per cell: bit for bit. Only the weighted mean over
+    targets adds in a different order."""
     exact = {"check_dtype": False, "check_exact": True}
     pd.testing.assert_frame_equal(result.targets, expected.targets, **exact)
     pd.testing.assert_frame_equal(result.timeline, expected.timeline, **exact)
@@ -190,6 +186,15 @@ def test_resilience_engine_equals_the_per_row_reference(case: dict) -> None:
         result.aggregated_timeline, expected.aggregated_timeline, rtol=1e-12, atol=1e-12
     )
     np.testing.assert_allclose(result.aggregated_score, expected.aggregated_score, atol=1e-12)
+
+
+@PROPERTY_SETTINGS
+@given(resilience_cases())
+def test_resilience_engine_equals_the_per_row_reference(case: dict) -> None:
+    with mock.patch.object(resilience, "BLOCK_CELLS", case["block_cells"]):
+        result = score_resilience(case["backups"], case["params"], **case["arguments"])
+    expected = resilience_per_row(case["backups"], case["params"], **case["arguments"])
+    assert_same_resilience_results(result, expected)
 
     timeline = result.timeline
     for column in ("rpo_compliance", "success_rate", "score"):

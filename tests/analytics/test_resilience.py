@@ -261,6 +261,8 @@ def test_output_columns_and_dtypes() -> None:
         "success_rate",
         "score",
         "status",
+        "no_run_yet",
+        "excluded",
     ]
     assert str(result.timeline["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert list(result.timeline["status"].cat.categories) == list(RESILIENCE_STATUSES)
@@ -275,6 +277,8 @@ def test_output_columns_and_dtypes() -> None:
         "last_successful_backup",
         "total_backups",
         "successful_backups",
+        "final_no_run_yet",
+        "final_instant",
     ]
     assert str(result.targets["last_successful_backup"].dtype) == "datetime64[ns, UTC]"
     assert result.targets.index.name == "target_id"
