@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from analytics.utc import as_utc
 from data_access.base import Progress
 
 DEMO_SEED = 20250904
@@ -176,8 +177,7 @@ def generate_demo_frames(
     The cut only removes rows: the rows kept are the same whatever ``now`` is.
     """
     end = pd.Timestamp(end_day, tz="UTC") + pd.Timedelta(days=1)
-    cut = pd.Timestamp(now or datetime.now(UTC))
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+    cut = as_utc(now or datetime.now(UTC))
     end_ns, cut_ns = int(end.value), min(int(cut.as_unit("ns").value), int(end.value) - 1)
     start_ns = end_ns - DEMO_DAYS * _DAY
     rng = np.random.default_rng(seed)

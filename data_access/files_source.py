@@ -32,6 +32,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from analytics.availability import code_dtype, utc_datetime_array
+from analytics.utc import as_utc
 from data_access.base import (
     SERVICE_COLUMNS,
     TARGET_COLUMNS,
@@ -673,17 +674,10 @@ def _selected_codes(ids: pd.Series, selection: list[str] | None) -> np.ndarray:
     return np.unique(codes[codes >= 0])
 
 
-def as_utc(timestamp: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A window bound in UTC; a naive bound means UTC."""
-    if timestamp is None:
-        return None
-    stamp = pd.Timestamp(timestamp).as_unit("ns")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def _ns(timestamp: pd.Timestamp | None) -> int | None:
+    """A window bound as UTC nanoseconds (a naive bound means UTC); None means unbounded."""
     stamp = as_utc(timestamp)
-    return None if stamp is None else int(stamp.value)
+    return None if stamp is pd.NaT else int(stamp.as_unit("ns").value)
 
 
 def _first_last(timestamps: np.ndarray) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

@@ -36,6 +36,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from analytics.utc import as_utc
 from data_access.base import (
     DataExtent,
     DataSourceError,
@@ -45,7 +46,7 @@ from data_access.base import (
     checked_ids,
 )
 from data_access.demo import DemoFrames
-from data_access.files_source import as_utc, events_frame, sorting_order
+from data_access.files_source import events_frame, sorting_order
 from data_access.statuses import status_set
 
 logger = logging.getLogger(__name__)
@@ -635,8 +636,9 @@ def _get(document: dict[str, Any], path: str) -> Any:
 
 
 def _bound(timestamp: pd.Timestamp | None) -> datetime | None:
+    """A window bound as an aware UTC datetime (a naive bound means UTC); None: unbounded."""
     stamp = as_utc(timestamp)
-    return None if stamp is None else stamp.to_pydatetime()
+    return None if stamp is pd.NaT else stamp.to_pydatetime()
 
 
 def _selected(ids: pd.Series, selection: list[str] | None) -> list[str]:

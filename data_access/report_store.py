@@ -31,6 +31,7 @@ from analytics.report import (
     report_kind,
     summarize_report,
 )
+from analytics.utc import as_utc
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # This program writes a report's header first; its first 64 KiB are enough to list it.
@@ -108,7 +109,7 @@ class ReportStore:
         """
         if kind not in REPORT_KINDS:
             raise ValueError(f"unknown report kind {kind!r} (expected one of {REPORT_KINDS})")
-        stamp = _utc(when).strftime("%Y%m%d_%H%M%S")
+        stamp = as_utc(when).strftime("%Y%m%d_%H%M%S")
         for _ in range(_NAME_ATTEMPTS):
             path = (
                 self.output_dir
@@ -334,10 +335,6 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _shown(name: object) -> str:
