@@ -179,11 +179,37 @@ DEFAULT_RESILIENCE_WEIGHTS = ResilienceWeights(rpo=0.6, success=0.4)
 DEFAULT_RESILIENCE_HOURS = 168
 
 
+# Status words of files written before the success words of checks and the failure words of
+# backups were configured; any other word is unknown (see UNKNOWN_STATUS_POLICY).
+DEFAULT_CHECK_SUCCESS_STATUSES = ("up", "ok", "degraded", "warning")
+DEFAULT_BACKUP_FAILURE_STATUSES = ("failed", "error", "aborted", "cancelled", "timeout")
+
+
+def _distinct_outcomes(defaults: Any) -> Any:
+    """A status word must mean one outcome: refuse one listed as both failure and success."""
+    both = sorted(
+        {word.strip().lower() for word in defaults.failure_statuses}
+        & {word.strip().lower() for word in defaults.success_statuses}
+    )
+    if both:
+        raise PydanticCustomError(
+            "status_in_both_sets",
+            "{words} listed in both failure_statuses and success_statuses",
+            {"words": _quoted(both)},
+        )
+    return defaults
+
+
 class AvailabilityDefaults(StrictModel):
     error_budget_by_service_type: dict[str, ErrorBudget]
     default_weight: ServiceWeight
     status_thresholds: AvailabilityThresholdsModel
     failure_statuses: list[str] = Field(min_length=1)
+    success_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CHECK_SUCCESS_STATUSES), min_length=1
+    )
+
+    _outcomes = model_validator(mode="after")(_distinct_outcomes)
 
 
 class ResilienceDefaults(StrictModel):
@@ -194,6 +220,11 @@ class ResilienceDefaults(StrictModel):
     weights: ResilienceWeights
     status_thresholds: ResilienceThresholdsModel
     success_statuses: list[str] = Field(min_length=1)
+    failure_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BACKUP_FAILURE_STATUSES), min_length=1
+    )
+
+    _outcomes = model_validator(mode="after")(_distinct_outcomes)
 
 
 class ReportDefaults(StrictModel):

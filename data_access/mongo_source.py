@@ -36,6 +36,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from analytics.report.quality import DataQuality
 from analytics.utc import as_utc
 from data_access.base import (
     DataExtent,
@@ -47,13 +48,15 @@ from data_access.base import (
 )
 from data_access.demo import DemoFrames
 from data_access.files_source import events_frame, sorting_order
-from data_access.statuses import status_set
+from data_access.statuses import StatusRules, StatusWords, unknown_status_message
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAPPING_FILE = Path(__file__).resolve().parent.parent / "configs" / "mongodb_mapping.json"
 ATTEMPTS = 2
 INSERT_BATCH = 20_000
+# Distinct unknown status words read back by name (the report keeps fewer; rows are all counted).
+UNKNOWN_WORDS_READ = 1000
 _T = TypeVar("_T")
 
 
@@ -113,15 +116,39 @@ class BackupsMapping(_Strict):
 
 class MongoMapping(_Strict):
     """The database layout. Every part is optional in the file; what is left out keeps the
-    default. ``failure_statuses`` / ``success_statuses``, when given, replace the configured
-    status sets for this database (its status words may differ from the defaults)."""
+    default. The status sets, when given, replace the configured ones for this database (its
+    status words may differ from the defaults): ``failure_statuses`` and
+    ``availability_success_statuses`` for health checks, ``success_statuses`` and
+    ``resilience_failure_statuses`` for backup runs."""
 
     services: ServicesMapping = Field(default_factory=ServicesMapping)
     metrics: MetricsMapping = Field(default_factory=MetricsMapping)
     backup_targets: BackupTargetsMapping = Field(default_factory=BackupTargetsMapping)
     backups: BackupsMapping = Field(default_factory=BackupsMapping)
     failure_statuses: list[str] | None = None
+    availability_success_statuses: list[str] | None = None
     success_statuses: list[str] | None = None
+    resilience_failure_statuses: list[str] | None = None
+
+    def status_rules(self, configured: StatusRules) -> StatusRules:
+        """``configured`` with this database's status sets where the mapping gives them."""
+        checks, backups = configured.checks, configured.backups
+        try:
+            return StatusRules(
+                checks=StatusWords.of(
+                    failure=self.failure_statuses or checks.failure,
+                    success=self.availability_success_statuses or checks.success,
+                    name="availability",
+                ),
+                backups=StatusWords.of(
+                    failure=self.resilience_failure_statuses or backups.failure,
+                    success=self.success_statuses or backups.success,
+                    name="resilience",
+                ),
+                unknown_policy=configured.unknown_policy,
+            )
+        except ValueError as error:
+            raise DataSourceError(f"MongoDB mapping: {error}") from None
 
 
 def load_mapping(path: Path | None) -> MongoMapping:
@@ -164,24 +191,37 @@ def _selection(
     id_field: str,
     ids: Sequence[str],
     timestamp_field: str,
-    time_range: dict[str, datetime],
+    time_range: dict[str, Any],
 ) -> dict[str, Any]:
     """The first ``$match``: the indexed id and timestamp fields, then the mapping's filter."""
-    match: dict[str, Any] = {id_field: {"$in": list(ids)}}
-    if time_range:
-        match[timestamp_field] = time_range
+    match: dict[str, Any] = {id_field: {"$in": list(ids)}, timestamp_field: time_range}
     return {"$and": [match, extra_filter]} if extra_filter else match
 
 
 def _time_range(
     start: datetime | None, end: datetime | None, *, end_operator: str
-) -> dict[str, datetime]:
-    bounds = {}
+) -> dict[str, Any]:
+    """The timestamp condition: BSON dates in the window (dates only, also without a window).
+
+    MongoDB compares values of one type only, so a range of dates never matches a text, a
+    number or a missing timestamp: those documents are counted apart
+    (:func:`undated_pipeline`), never dropped silently.
+    """
+    bounds: dict[str, Any] = {}
     if start is not None:
         bounds["$gte"] = start
     if end is not None:
         bounds[end_operator] = end
-    return bounds
+    return bounds or {"$type": "date"}
+
+
+def _unknown(status: str, known: Collection[str]) -> dict[str, Any]:
+    """True for a (normalised) status that is neither blank nor one of ``known``.
+
+    Written with ``$cond`` rather than ``$not``, which mongomock evaluates wrongly.
+    """
+    known_or_blank = {"$or": [{"$in": [status, sorted(known)]}, {"$eq": [status, ""]}]}
+    return {"$cond": [known_or_blank, False, True]}
 
 
 def metrics_pipeline(
@@ -190,11 +230,11 @@ def metrics_pipeline(
     service_ids: Sequence[str],
     start: datetime | None,
     end: datetime | None,
-    failure_statuses: Collection[str],
+    words: StatusWords,
 ) -> list[dict[str, Any]]:
     """One document per (service, timestamp) in ``[start, end)``: ``s``, ``t``, ``failures``
-    (rows whose normalised status is in the set), ``blank`` (rows without a status), ``rows``;
-    sorted by service then time."""
+    (rows whose normalised status is a failure word), ``unknown`` (rows whose status is in
+    neither set), ``blank`` (rows without a status), ``rows``; sorted by service then time."""
     return [
         {
             "$match": _selection(
@@ -217,7 +257,10 @@ def metrics_pipeline(
             "$group": {
                 "_id": {"s": "$s", "t": "$t"},
                 "failures": {
-                    "$sum": {"$cond": [{"$in": ["$status", sorted(failure_statuses)]}, 1, 0]}
+                    "$sum": {"$cond": [{"$in": ["$status", sorted(words.failure)]}, 1, 0]}
+                },
+                "unknown": {
+                    "$sum": {"$cond": [_unknown("$status", words.failure | words.success), 1, 0]}
                 },
                 "blank": {"$sum": {"$cond": [{"$eq": ["$status", ""]}, 1, 0]}},
                 "rows": {"$sum": 1},
@@ -230,6 +273,7 @@ def metrics_pipeline(
                 "s": "$_id.s",
                 "t": "$_id.t",
                 "failures": 1,
+                "unknown": 1,
                 "blank": 1,
                 "rows": 1,
             }
@@ -243,10 +287,11 @@ def backups_pipeline(
     target_ids: Sequence[str],
     start: datetime | None,
     end: datetime | None,
-    success_statuses: Collection[str],
+    words: StatusWords,
 ) -> list[dict[str, Any]]:
     """One document per backup run in ``[start, end]`` (closed): ``s``, ``t``, ``succeeded``,
-    ``blank``; sorted by target then time (the index order)."""
+    ``unknown`` (a status in neither set), ``blank``; sorted by target then time (the index
+    order)."""
     return [
         {
             "$match": _selection(
@@ -270,7 +315,8 @@ def backups_pipeline(
             "$project": {
                 "s": 1,
                 "t": 1,
-                "succeeded": {"$in": ["$status", sorted(success_statuses)]},
+                "succeeded": {"$in": ["$status", sorted(words.success)]},
+                "unknown": _unknown("$status", words.failure | words.success),
                 "blank": {"$eq": ["$status", ""]},
             }
         },
@@ -303,6 +349,56 @@ def last_success_pipeline(
         },
         {"$match": {"status": {"$in": sorted(success_statuses)}}},
         {"$group": {"_id": "$s", "t": {"$first": "$t"}}},
+    ]
+
+
+def unknown_statuses_pipeline(
+    mapping: MetricsMapping | BackupsMapping,
+    id_field: str,
+    *,
+    ids: Sequence[str],
+    time_range: dict[str, Any],
+    words: StatusWords,
+) -> list[dict[str, Any]]:
+    """The status words in neither set, as written, with their document counts (most first):
+    ``_id`` (the word), ``rows``. Run only when the main pipeline counted some."""
+    return [
+        {"$match": _selection(mapping.filter, id_field, ids, mapping.timestamp, time_range)},
+        {
+            "$project": {
+                "_id": 0,
+                "written": {"$ifNull": [f"${mapping.status}", ""]},
+                "status": _normalised_status(mapping.status),
+            }
+        },
+        {"$match": {"$expr": _unknown("$status", words.failure | words.success)}},
+        {"$group": {"_id": "$written", "rows": {"$sum": 1}}},
+        {"$sort": {"rows": -1, "_id": 1}},
+        {"$limit": UNKNOWN_WORDS_READ},
+    ]
+
+
+def undated_pipeline(
+    mapping: MetricsMapping | BackupsMapping, id_field: str, *, ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Documents of ``ids`` whose timestamp is not a BSON date (text, a number, null or
+    missing), at any time: ``rows`` and an ``example`` ``_id``; nothing when there are none.
+
+    Each alternative is one type bracket of the (id, timestamp) index, so on a real server the
+    count reads only the index entries of such documents, not every document of the ids.
+    """
+    field = mapping.timestamp
+    undated = {"$or": [{field: {"$type": "string"}}, {field: {"$type": "number"}}, {field: None}]}
+    match = {
+        "$and": [
+            {id_field: {"$in": list(ids)}},
+            undated,
+            *([mapping.filter] if mapping.filter else []),
+        ]
+    }
+    return [
+        {"$match": match},
+        {"$group": {"_id": None, "rows": {"$sum": 1}, "example": {"$first": "$_id"}}},
     ]
 
 
@@ -396,7 +492,8 @@ class MongoSource:
     """A :class:`data_access.base.DataSource` over a MongoDB database laid out as ``mapping``.
 
     Nothing is cached: every call asks the database, so the dashboards see new data at once.
-    ``warnings`` collects non-fatal findings (documents without id or status).
+    What a call leaves out (documents without id, status or date; unknown status words) is
+    counted in the ``quality`` it is given.
     """
 
     def __init__(
@@ -405,8 +502,7 @@ class MongoSource:
         database: str,
         *,
         mapping: MongoMapping,
-        failure_statuses: Collection[str],
-        success_statuses: Collection[str],
+        statuses: StatusRules,
         server_selection_timeout_ms: int = 3000,
     ) -> None:
         if isinstance(client_or_uri, str):
@@ -419,23 +515,17 @@ class MongoSource:
             self._where = f"database {database!r}"
         self.description = f"MongoDB {self._where}"
         self.mapping = mapping
-        self.warnings: list[str] = []
-        self._failure_statuses = status_set(
-            mapping.failure_statuses or failure_statuses, name="failure_statuses"
-        )
-        self._success_statuses = status_set(
-            mapping.success_statuses or success_statuses, name="success_statuses"
-        )
+        self.statuses = mapping.status_rules(statuses)
 
     @property
     def database(self) -> Database:
         return self._db
 
-    def services(self) -> pd.DataFrame:
-        return self._id_table(self.mapping.services)
+    def services(self, *, quality: DataQuality | None = None) -> pd.DataFrame:
+        return self._id_table(self.mapping.services, quality)
 
-    def backup_targets(self) -> pd.DataFrame:
-        return self._id_table(self.mapping.backup_targets)
+    def backup_targets(self, *, quality: DataQuality | None = None) -> pd.DataFrame:
+        return self._id_table(self.mapping.backup_targets, quality)
 
     def metrics(
         self,
@@ -443,27 +533,36 @@ class MongoSource:
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         service_ids: Sequence[str] | None = None,
+        quality: DataQuality | None = None,
     ) -> pd.DataFrame:
         m = self.mapping.metrics
         selection = checked_ids(service_ids, kind="service")  # before any query
-        ids = self.services()["service_id"]
+        ids = self.services(quality=quality)["service_id"]
         selected = _selected(ids, selection)
         rows = []
+        words = self.statuses.checks
         if selected:
             pipeline = metrics_pipeline(
-                m,
-                service_ids=selected,
-                start=_bound(start),
-                end=_bound(end),
-                failure_statuses=self._failure_statuses,
+                m, service_ids=selected, start=_bound(start), end=_bound(end), words=words
             )
             rows = self._aggregate(m.collection, pipeline, "reading metrics")
+            self._count_undated(m, m.service_id, selected, quality)
         blank = _column(rows, "blank", np.int64)
+        unknown = _column(rows, "unknown", np.int64)
         total = _column(rows, "rows", np.int64)
-        self._warn_blank(int(blank.sum()), m.collection, m.status)
-        keep = total > blank
-        codes, timestamps = self._codes_and_times(ids, rows, m.collection, m.timestamp)
         failures = _column(rows, "failures", np.int32)
+        self._note_blank(int(blank.sum()), m.collection, m.status, quality)
+        if unknown.any():
+            time_range = _time_range(_bound(start), _bound(end), end_operator="$lt")
+            self._note_unknown(
+                m, m.service_id, selected, time_range, words, quality, rows=int(unknown.sum())
+            )
+        if self.statuses.unknown_policy == "failure":
+            failures = failures + unknown.astype(np.int32)
+            keep = total > blank
+        else:
+            keep = total > blank + unknown
+        codes, timestamps = self._codes_and_times(ids, rows, m.collection, m.timestamp)
         return _canonical(
             codes[keep], timestamps[keep], failures[keep], ids, "service_id", "failures", np.int32
         )
@@ -474,47 +573,54 @@ class MongoSource:
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         target_ids: Sequence[str] | None = None,
+        quality: DataQuality | None = None,
     ) -> pd.DataFrame:
         """Runs with ``start <= timestamp <= end``, plus per target the latest successful run
         before ``start``."""
         m = self.mapping.backups
         selection = checked_ids(target_ids, kind="target")  # before any query
-        ids = self.backup_targets()["target_id"]
+        ids = self.backup_targets(quality=quality)["target_id"]
         selected = _selected(ids, selection)
+        words = self.statuses.backups
         rows, earlier = [], []
         if selected:
             window = backups_pipeline(
-                m,
-                target_ids=selected,
-                start=_bound(start),
-                end=_bound(end),
-                success_statuses=self._success_statuses,
+                m, target_ids=selected, start=_bound(start), end=_bound(end), words=words
             )
             rows = self._aggregate(m.collection, window, "reading backups")
+            self._count_undated(m, m.target_id, selected, quality)
             if start is not None:
                 lookback = last_success_pipeline(
                     m,
                     target_ids=selected,
                     before=_bound(start),
-                    success_statuses=self._success_statuses,
+                    success_statuses=words.success,
                 )
                 earlier = [
-                    {"s": row["_id"], "t": row["t"], "succeeded": True, "blank": False}
+                    {
+                        "s": row["_id"],
+                        "t": row["t"],
+                        "succeeded": True,
+                        "unknown": False,
+                        "blank": False,
+                    }
                     for row in self._aggregate(m.collection, lookback, "reading earlier backups")
                 ]
         rows = earlier + rows
         blank = _column(rows, "blank", bool)
-        self._warn_blank(int(blank.sum()), m.collection, m.status)
+        unknown = _column(rows, "unknown", bool)
+        self._note_blank(int(blank.sum()), m.collection, m.status, quality)
+        if unknown.any():
+            time_range = _time_range(_bound(start), _bound(end), end_operator="$lte")
+            self._note_unknown(
+                m, m.target_id, selected, time_range, words, quality, rows=int(unknown.sum())
+            )
+        # A run with an unknown word is a failed run under the "failure" policy, else left out.
+        keep = ~blank if self.statuses.unknown_policy == "failure" else ~(blank | unknown)
         codes, timestamps = self._codes_and_times(ids, rows, m.collection, m.timestamp)
         succeeded = _column(rows, "succeeded", bool)
         return _canonical(
-            codes[~blank],
-            timestamps[~blank],
-            succeeded[~blank],
-            ids,
-            "target_id",
-            "succeeded",
-            bool,
+            codes[keep], timestamps[keep], succeeded[keep], ids, "target_id", "succeeded", bool
         )
 
     def extent(self) -> DataExtent:
@@ -540,18 +646,90 @@ class MongoSource:
             ),
         )
 
-    def _warn(self, message: str) -> None:
+    def _note(
+        self,
+        message: str,
+        quality: DataQuality | None,
+        *,
+        dropped_reason: str | None = None,
+        rows: int = 0,
+    ) -> None:
+        """Record a finding of this call in the run's data quality (and in the log)."""
         logger.warning("%s: %s", self.description, message)
-        if message not in self.warnings:  # every call asks again: keep each finding once
-            self.warnings.append(message)
+        if quality is not None:
+            quality.warn(message)
+            if dropped_reason:
+                quality.add_dropped_rows(dropped_reason, rows)
 
-    def _warn_blank(self, count: int, collection: str, field: str) -> None:
+    def _note_blank(
+        self, count: int, collection: str, field: str, quality: DataQuality | None
+    ) -> None:
         if count:
-            self._warn(
-                f"collection {collection!r}: {count} documents without a {field!r} value (ignored)"
+            self._note(
+                f"collection {collection!r}: {count} documents without a {field!r} value (ignored)",
+                quality,
+                dropped_reason=f"collection {collection!r}: documents without a {field!r} value",
+                rows=count,
             )
 
-    def _id_table(self, table: ServicesMapping | BackupTargetsMapping) -> pd.DataFrame:
+    def _note_unknown(
+        self,
+        table: MetricsMapping | BackupsMapping,
+        id_field: str,
+        ids: Sequence[str],
+        time_range: dict[str, Any],
+        words: StatusWords,
+        quality: DataQuality | None,
+        *,
+        rows: int,
+    ) -> None:
+        """Count the unknown status words of the call's documents by word (one more query, run
+        only when there are some); stop when the policy says so."""
+        pipeline = unknown_statuses_pipeline(
+            table, id_field, ids=ids, time_range=time_range, words=words
+        )
+        found = self._aggregate(table.collection, pipeline, "counting unknown statuses")
+        rows_by_word = {str(row["_id"]): int(row["rows"]) for row in found}
+        message = unknown_status_message(
+            f"collection {table.collection!r}", rows_by_word, words, self.statuses.unknown_policy
+        )
+        if self.statuses.unknown_policy == "error":
+            raise DataValidationError(message)
+        logger.warning("%s: %s", self.description, message)
+        if quality is not None:
+            quality.add_unknown_statuses(rows_by_word, rows=rows)
+            quality.warn(message)
+
+    def _count_undated(
+        self,
+        table: MetricsMapping | BackupsMapping,
+        id_field: str,
+        ids: Sequence[str],
+        quality: DataQuality | None,
+    ) -> None:
+        """Count the documents of ``ids`` whose timestamp is not a date: no time window can
+        select them, so they are reported instead of being left out without a word."""
+        found = self._aggregate(
+            table.collection,
+            undated_pipeline(table, id_field, ids=ids),
+            "counting undated documents",
+        )
+        if not found:
+            return
+        rows, example = int(found[0]["rows"]), found[0]["example"]
+        field = table.timestamp
+        self._note(
+            f"collection {table.collection!r}: {rows} documents of the selected ids have a "
+            f"{field!r} that is not a date (text, a number or missing), for example _id "
+            f"{str(example)[:40]}; they are not analysed: store timestamps as BSON dates (UTC)",
+            quality,
+            dropped_reason=f"collection {table.collection!r}: documents whose {field!r} is not a date",
+            rows=rows,
+        )
+
+    def _id_table(
+        self, table: ServicesMapping | BackupTargetsMapping, quality: DataQuality | None
+    ) -> pd.DataFrame:
         """services or backup_targets: id, display name (the id when missing), type."""
         fields = table_fields(table)
         id_column, _, _ = fields
@@ -573,8 +751,12 @@ class MongoSource:
                 (identifier, str(name) if name else identifier, "" if kind is None else str(kind))
             )
         if skipped:
-            self._warn(
-                f"collection {table.collection!r}: {skipped} documents without a string {id_path!r} (ignored)"
+            self._note(
+                f"collection {table.collection!r}: {skipped} documents without a string "
+                f"{id_path!r} (ignored)",
+                quality,
+                dropped_reason=f"collection {table.collection!r}: documents without a string {id_path!r}",
+                rows=skipped,
             )
         frame = pd.DataFrame(records, columns=list(fields), dtype=str)
         duplicated = frame[id_column][frame[id_column].duplicated()]
@@ -594,9 +776,16 @@ class MongoSource:
     def _first_last(
         self, collection: str, extra_filter: dict[str, Any], field: str
     ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        # Dates only: in MongoDB's order, text and missing timestamps sort before every date.
+        dated = (
+            {"$and": [{field: {"$type": "date"}}, extra_filter]}
+            if extra_filter
+            else {field: {"$type": "date"}}
+        )
+
         def find(direction: int) -> dict[str, Any] | None:
             return self._db[collection].find_one(
-                extra_filter, {"_id": 0, field: 1}, sort=[(field, direction)]
+                dated, {"_id": 0, field: 1}, sort=[(field, direction)]
             )
 
         bounds = []

@@ -26,6 +26,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FLASK_ENVS = ("development", "production")
 AUTH_MODES = ("none", "basic", "header")
+UNKNOWN_STATUS_POLICIES = ("failure", "unknown", "error")
 DEFAULT_AUTH_HEADER = "X-Forwarded-User"
 DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
 # An HTTP header name (RFC 9110 token).
@@ -150,6 +151,7 @@ class Settings:
     auth_users_file: Path | None
     auth_header: str
     auth_trusted_proxies: tuple[IpNetwork, ...]
+    unknown_status_policy: str
 
     @property
     def jobs_cache_dir(self) -> Path:
@@ -200,6 +202,11 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any], str | None]] = {
     "AUTH_USERS_FILE": ("auth_users_file", _optional_path, ""),
     "AUTH_HEADER": ("auth_header", _header_name, DEFAULT_AUTH_HEADER),
     "AUTH_TRUSTED_PROXIES": ("auth_trusted_proxies", parse_networks, DEFAULT_TRUSTED_PROXIES),
+    "UNKNOWN_STATUS_POLICY": (
+        "unknown_status_policy",
+        _choice_parser(UNKNOWN_STATUS_POLICIES),
+        "unknown",
+    ),
 }
 
 ENVIRONMENT_VARIABLES = tuple(_VARIABLES)

@@ -11,7 +11,11 @@ Everything here is pure: bytes in, bytes or dicts out. One module per purpose:
 - :mod:`~analytics.report.build`: a report's JSON bytes from an engine result;
 - :mod:`~analytics.report.validation`: :func:`load_report`, the whole report validated;
 - :mod:`~analytics.report.header`: :func:`summarize_report`, the header figures only;
-- :mod:`~analytics.report.csv_export`: :func:`summary_csv` and :func:`timeline_csv`.
+- :mod:`~analytics.report.csv_export`: :func:`summary_csv` and :func:`timeline_csv`;
+- :mod:`~analytics.report.classification`: how a report was classified
+  (:func:`report_thresholds`);
+- :mod:`~analytics.report.quality`: what the data source left out (:class:`DataQuality`,
+  :func:`report_data_quality`).
 """
 
 from analytics.fastjson import iso_utc
@@ -21,6 +25,12 @@ from analytics.report.build import (
     build_resilience_report,
     thinned_positions,
 )
+from analytics.report.classification import (
+    UNKNOWN_STATUS_POLICIES,
+    Classification,
+    UnknownStatusPolicy,
+    report_thresholds,
+)
 from analytics.report.csv_export import summary_csv, timeline_csv
 from analytics.report.format import (
     AVAILABILITY_SUMMARY_STATUSES,
@@ -29,11 +39,14 @@ from analytics.report.format import (
     REPORT_NAME_PATTERNS,
     REPORT_NAME_PREFIXES,
     REPORT_SCHEMA_VERSION,
+    UPLOADED_PREFIX,
     ReportError,
     ReportKind,
+    is_uploaded_name,
     report_kind,
 )
 from analytics.report.header import ReportSummary, summarize_report
+from analytics.report.quality import DataQuality, report_data_quality
 from analytics.report.validation import load_report
 
 __all__ = [
@@ -43,15 +56,23 @@ __all__ = [
     "REPORT_NAME_PATTERNS",
     "REPORT_NAME_PREFIXES",
     "REPORT_SCHEMA_VERSION",
+    "UNKNOWN_STATUS_POLICIES",
+    "UPLOADED_PREFIX",
+    "Classification",
+    "DataQuality",
     "ReportError",
     "ReportKind",
     "ReportSummary",
+    "UnknownStatusPolicy",
     "analysis_dates",
     "build_availability_report",
     "build_resilience_report",
+    "is_uploaded_name",
     "iso_utc",
     "load_report",
+    "report_data_quality",
     "report_kind",
+    "report_thresholds",
     "summarize_report",
     "summary_csv",
     "thinned_positions",

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.availability import timestamp_nanoseconds
+from analytics.classify import AvailabilityThresholds, ResilienceThresholds
 from analytics.fastjson import (
     ARRAY_SLOT,
     LookupColumn,
@@ -25,11 +26,13 @@ from analytics.fastjson import (
     json_strings,
     render_document,
 )
+from analytics.report.classification import Classification
 from analytics.report.format import (
     AVAILABILITY_SUMMARY_STATUSES,
     DEFAULT_TIMELINE_POINT_LIMIT,
     REPORT_SCHEMA_VERSION,
 )
+from analytics.report.quality import DataQuality
 from analytics.results import (
     AVAILABILITY_STATUSES,
     RESILIENCE_STATUSES,
@@ -46,14 +49,19 @@ def build_availability_report(
     start: pd.Timestamp | datetime,
     end: pd.Timestamp | datetime,
     analysis_timestamp: pd.Timestamp | datetime,
+    classification: Classification,
+    data_quality: DataQuality | None = None,
     timeline_point_limit: int = DEFAULT_TIMELINE_POINT_LIMIT,
 ) -> bytes:
     """The availability report of ``result`` over ``[start, end)`` as JSON bytes.
 
     ``params`` gives each service's ``display_name`` and ``service_type`` (indexed by
-    ``service_id``, as returned by :func:`analytics.config.resolve_availability`). Timelines
-    longer than ``timeline_point_limit`` are thinned (see :func:`thinned_positions`).
+    ``service_id``, as returned by :func:`analytics.config.resolve_availability`);
+    ``classification`` what the statuses were computed with; ``data_quality`` what the data
+    source left out or could not classify (None: nothing). Timelines longer than
+    ``timeline_point_limit`` are thinned (see :func:`thinned_positions`).
     """
+    _check_thresholds(classification, AvailabilityThresholds)
     start, end = _window(start, end)
     services = result.services
     ids = [str(service_id) for service_id in services.index]
@@ -95,6 +103,8 @@ def build_availability_report(
             "total_services": len(ids),
             "services_by_status": _count(statuses, AVAILABILITY_SUMMARY_STATUSES),
         },
+        "classification": classification.section(),
+        "data_quality": (data_quality or DataQuality()).section(),
         "configuration": {"service_error_budgets": budgets, "service_weights": weights},
         "services": {
             service_id: {
@@ -133,14 +143,18 @@ def build_resilience_report(
     hours: int,
     weights: Mapping[str, float],
     analysis_timestamp: pd.Timestamp | datetime,
+    classification: Classification,
+    data_quality: DataQuality | None = None,
     timeline_point_limit: int = DEFAULT_TIMELINE_POINT_LIMIT,
 ) -> bytes:
     """The resilience report of ``result`` for ``hours`` hours after ``start`` as JSON bytes.
 
     ``params`` gives each target's ``display_name`` and ``target_type`` (indexed by
     ``target_id``, see :func:`analytics.config.resolve_resilience`); ``weights`` are the
-    ``rpo`` and ``success`` weights the scores were computed with.
+    ``rpo`` and ``success`` weights the scores were computed with; ``classification`` and
+    ``data_quality`` as for :func:`build_availability_report`.
     """
+    _check_thresholds(classification, ResilienceThresholds)
     start, end = _window(start, as_utc(start) + pd.Timedelta(hours=hours))
     targets = result.targets
     ids = [str(target_id) for target_id in targets.index]
@@ -199,6 +213,8 @@ def build_resilience_report(
             "total_targets": len(ids),
             "targets_by_status": _count(statuses, RESILIENCE_STATUSES),
         },
+        "classification": classification.section(),
+        "data_quality": (data_quality or DataQuality()).section(),
         "configuration": {
             "target_rpo_hours": rpo_hours,
             "target_weights": target_weights,
@@ -271,6 +287,14 @@ def _window(
     if end <= start:
         raise ValueError(f"report window: end {end} must be after start {start}")
     return start, end
+
+
+def _check_thresholds(classification: Classification, expected: type) -> None:
+    if not isinstance(classification.thresholds, expected):
+        raise TypeError(
+            f"classification: {type(classification.thresholds).__name__} given where the report "
+            f"needs {expected.__name__}"
+        )
 
 
 def _labels(params: pd.DataFrame, index: pd.Index, columns: tuple[str, ...]) -> dict[str, list]:

@@ -15,7 +15,9 @@ import pandas as pd
 from analytics.fastjson import iso_utc
 from analytics.results import AVAILABILITY_STATUSES, NO_DATA
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
+# 0: the older tool's files (upgraded when loaded); 1: before classification and data_quality.
+READABLE_SCHEMA_VERSIONS = (0, 1, 2)
 DEFAULT_TIMELINE_POINT_LIMIT = 1000
 ReportKind = Literal["availability", "resilience"]
 REPORT_KINDS: tuple[ReportKind, ...] = get_args(ReportKind)
@@ -24,13 +26,23 @@ REPORT_NAME_PREFIXES: dict[ReportKind, str] = {
     "availability": "cumulative_availability_analysis",
     "resilience": "resilience_analysis",
 }
-# <prefix>_YYYYMMDD_HHMMSS[_<8 hex>].json; the short id is absent in the older tool's names.
+# Uploaded reports are stored under their kind's name with this in front, so that nothing takes
+# them for an analysis of this program (the latest report, /metrics, live mode).
+UPLOADED_PREFIX = "uploaded_"
+# [uploaded_]<prefix>_YYYYMMDD_HHMMSS[_<8 hex>].json; the short id is absent in the older tool's
+# names.
 REPORT_NAME_PATTERNS: dict[ReportKind, re.Pattern[str]] = {
     kind: re.compile(
-        rf"{prefix}_(?P<date>[0-9]{{8}})_(?P<time>[0-9]{{6}})(?:_(?P<short_id>[0-9a-f]{{8}}))?\.json"
+        rf"(?P<uploaded>{UPLOADED_PREFIX})?{prefix}_(?P<date>[0-9]{{8}})_(?P<time>[0-9]{{6}})"
+        rf"(?:_(?P<short_id>[0-9a-f]{{8}}))?\.json"
     )
     for kind, prefix in REPORT_NAME_PREFIXES.items()
 }
+
+
+def is_uploaded_name(name: str) -> bool:
+    """Whether a report file name is that of an uploaded report."""
+    return report_kind(name) is not None and name.startswith(UPLOADED_PREFIX)
 
 
 class ReportError(ValueError):

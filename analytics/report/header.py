@@ -19,11 +19,13 @@ from typing_extensions import TypedDict  # pydantic needs this one on Python 3.1
 from analytics.config import describe_validation_error
 from analytics.report.format import (
     AVAILABILITY_SUMMARY_STATUSES,
+    READABLE_SCHEMA_VERSIONS,
     ReportError,
     ReportKind,
     parse_timestamp,
     window_of_dates,
 )
+from analytics.report.quality import data_quality_problems
 from analytics.report.validation import (
     PATTERN_NAMES,
     Count,
@@ -48,6 +50,7 @@ class ReportSummary:
     window_end: datetime
     aggregated_score: float | None  # percent
     status_counts: dict[str, int]
+    data_quality_problems: int = 0  # rows not classified or not used (schema version 2)
 
 
 class _SummaryHead(TypedDict):
@@ -56,13 +59,21 @@ class _SummaryHead(TypedDict):
     targets_by_status: NotRequired[dict[str, Count]]
 
 
+class _DataQualityHead(TypedDict):
+    unknown_status_rows: Count
+    dropped_rows: dict[str, Count]
+
+
 class _Head(TypedDict):
-    schema_version: NotRequired[Literal[0, 1]]
+    schema_version: NotRequired[
+        Annotated[int, Field(strict=True, ge=0, le=max(READABLE_SCHEMA_VERSIONS))]
+    ]
     analysis_type: NotRequired[Literal["availability", "resilience"]]
     analysis_timestamp: UtcTimestampText
     analysis_dates: NotRequired[Annotated[list[DateText], Field(min_length=1)]]
     window: NotRequired[Annotated[Window, AfterValidator(check_window)]]
     summary: _SummaryHead
+    data_quality: NotRequired[_DataQualityHead]
 
 
 _HEAD_ADAPTER = TypeAdapter(_Head)
@@ -117,6 +128,7 @@ def summarize_report(data: bytes | str, *, partial: bool = False) -> ReportSumma
         window_end=parse_timestamp(window["end"]),
         aggregated_score=summary["aggregated_score"],
         status_counts={level: by_status.get(level, 0) for level in levels},
+        data_quality_problems=data_quality_problems(checked.get("data_quality", {})),
     )
 
 
@@ -160,9 +172,11 @@ def _scan_head(data: bytes | str) -> dict[str, Any] | None:
 
 
 def _is_complete_head(head: Mapping[str, Any]) -> bool:
-    return {"schema_version", "analysis_type", "analysis_timestamp", "window", "summary"} <= set(
-        head
-    )
+    needed = {"schema_version", "analysis_type", "analysis_timestamp", "window", "summary"}
+    version = head.get("schema_version")
+    if isinstance(version, int) and version >= 2:
+        needed.add("data_quality")
+    return needed <= set(head)
 
 
 def _decode_prefix(data: bytes) -> str | None:

@@ -21,15 +21,19 @@ from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
+from analytics.classify import AvailabilityThresholds, ResilienceThresholds
 from analytics.config import describe_validation_error
+from analytics.report.classification import UNKNOWN_STATUS_POLICIES
 from analytics.report.format import (
     AVAILABILITY_SUMMARY_STATUSES,
+    READABLE_SCHEMA_VERSIONS,
     REPORT_KINDS,
     REPORT_SCHEMA_VERSION,
     ReportError,
     ReportKind,
     window_of_dates,
 )
+from analytics.report.quality import MAX_WARNINGS
 from analytics.results import AVAILABILITY_STATUSES, NO_DATA, RESILIENCE_STATUSES
 
 _UTC_TIMESTAMP = (
@@ -138,6 +142,53 @@ class _AvailabilitySummary(TypedDict):
     ]
 
 
+def _ordered_thresholds(kind: type) -> AfterValidator:
+    def check(values: dict[str, float]) -> dict[str, float]:
+        try:
+            kind(**values)
+        except ValueError as error:
+            raise PydanticCustomError("thresholds_order", str(error)) from None
+        return values
+
+    return AfterValidator(check)
+
+
+class _AvailabilityThresholds(TypedDict):
+    critical_below: _Fraction
+    good_above: _Fraction
+
+
+class _ResilienceThresholds(TypedDict):
+    excellent_above: _Fraction
+    good_from: _Fraction
+    acceptable_from: _Fraction
+    critical_from: _Fraction
+
+
+class _AvailabilityClassification(TypedDict):
+    status_thresholds: Annotated[
+        _AvailabilityThresholds, _ordered_thresholds(AvailabilityThresholds)
+    ]
+    failure_statuses: list[_Text]
+    success_statuses: list[_Text]
+    unknown_status_policy: Literal[UNKNOWN_STATUS_POLICIES]  # type: ignore[valid-type]
+
+
+class _ResilienceClassification(TypedDict):
+    status_thresholds: Annotated[_ResilienceThresholds, _ordered_thresholds(ResilienceThresholds)]
+    failure_statuses: list[_Text]
+    success_statuses: list[_Text]
+    unknown_status_policy: Literal[UNKNOWN_STATUS_POLICIES]  # type: ignore[valid-type]
+
+
+class _DataQuality(TypedDict):
+    unknown_statuses: dict[str, Count]
+    unknown_status_rows: Count
+    dropped_rows: dict[str, Count]
+    warnings: Annotated[list[_Text], Field(max_length=MAX_WARNINGS)]
+    warnings_omitted: Count
+
+
 class _AvailabilityReport(TypedDict):
     # A strict int, not a Literal: a Literal would also take `true` and `1.0` for 1.
     schema_version: Annotated[int, Field(strict=True, ge=0, le=REPORT_SCHEMA_VERSION)]
@@ -146,6 +197,10 @@ class _AvailabilityReport(TypedDict):
     analysis_dates: Annotated[list[DateText], Field(min_length=1)]
     window: Annotated[Window, AfterValidator(check_window)]
     summary: _AvailabilitySummary
+    # Written by this program since schema version 2; optional when read (see
+    # analytics.report.report_thresholds and report_data_quality for what stands in for them).
+    classification: NotRequired[_AvailabilityClassification]
+    data_quality: NotRequired[_DataQuality]
     configuration: _AvailabilityConfiguration
     services: dict[str, Annotated[_AvailabilityService, AfterValidator(_complete_service)]]
     aggregated_timeline: list[_TimelinePoint]
@@ -212,6 +267,8 @@ class _ResilienceReport(TypedDict):
     analysis_timestamp: UtcTimestampText
     window: Annotated[_ResilienceWindow, AfterValidator(check_window)]
     summary: _ResilienceSummary
+    classification: NotRequired[_ResilienceClassification]
+    data_quality: NotRequired[_DataQuality]
     configuration: _ResilienceConfiguration
     targets: dict[str, _ResilienceTarget]
     aggregated_timeline: list[_TimelinePoint]
@@ -273,9 +330,10 @@ def _kind_of(document: Mapping[str, Any]) -> ReportKind:
                 '(those have "services")'
             )
         return "availability"
-    if isinstance(version, bool) or version not in (0, REPORT_SCHEMA_VERSION):
+    if isinstance(version, bool) or version not in READABLE_SCHEMA_VERSIONS:
         raise ReportError(
-            f"unsupported schema_version {version!r} (this program reads {REPORT_SCHEMA_VERSION}, "
+            f"unsupported schema_version {version!r} (this program reads "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS[1:]))}, "
             "and the older tool's files, which have none)"
         )
     if kind is None:

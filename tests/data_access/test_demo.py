@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 import data_access.demo as demo
+from analytics.report.quality import DataQuality, empty_data_quality
 from data_access.demo import DemoFrames, generate_demo_frames, write_demo_files
 from data_access.files_source import FilesSource
 from data_access.statuses import classify_statuses, status_set
+from tests.data_access import RULES
 
 END_DAY = date(2026, 3, 10)
 # Mid-afternoon of END_DAY: the day before is the last full day.
@@ -219,7 +221,7 @@ def test_written_files_read_back_through_the_files_source(
         f"{name}.{fmt}" for name in ("services", "metrics", "backup_targets", "backups")
     )
     assert reported[-1] == (f"writing backups.{fmt}", 1.0)
-    source = FilesSource(directory, failure_statuses=FAILURES, success_statuses=SUCCESSES)
+    source = FilesSource(directory, statuses=RULES)
     pd.testing.assert_frame_equal(source.services(), small.services.astype(str))
     metrics = source.metrics()
     assert metrics["timestamp"].tolist() == small.metrics["timestamp"].tolist()
@@ -227,8 +229,10 @@ def test_written_files_read_back_through_the_files_source(
         metrics["failures"].tolist()
         == classify_statuses(small.metrics["status"], FAILURES).in_set.astype(int).tolist()
     )
-    assert len(source.backups()) == len(small.backups)
-    assert source.warnings == []
+    quality = DataQuality()
+    assert len(source.backups(quality=quality)) == len(small.backups)
+    source.metrics(quality=quality)
+    assert quality.section() == empty_data_quality()  # every demo word is a known one
 
 
 def shrink(frames: DemoFrames) -> DemoFrames:
