@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from analytics.availability import code_dtype, utc_datetime_array
+from analytics.availability import code_dtype
 from analytics.report.quality import DataQuality
 from analytics.utc import as_utc
 from data_access.base import (
@@ -42,6 +42,7 @@ from data_access.base import (
     DataValidationError,
     checked_ids,
 )
+from data_access.frames import events_frame, sorting_order
 from data_access.statuses import (
     StatusRules,
     StatusWords,
@@ -812,20 +813,6 @@ def _any_of(*masks: np.ndarray | None) -> np.ndarray | None:
     return functools.reduce(np.logical_or, present) if present else None
 
 
-def sorting_order(codes: np.ndarray, timestamps: np.ndarray) -> np.ndarray | None:
-    """The permutation that sorts rows by (id code, timestamp), or ``None`` when they already are.
-
-    Exports are usually sorted already, so the O(n) check (two vectorised passes in the common
-    case) saves the O(n log n) sort.
-    """
-    in_order = not np.any(codes[1:] < codes[:-1])
-    if in_order:
-        # Sorted data goes back in time only where the id changes: a few positions to check.
-        going_back = np.flatnonzero(timestamps[1:] < timestamps[:-1])
-        in_order = not np.any(codes[going_back] == codes[going_back + 1])
-    return None if in_order else np.lexsort((timestamps, codes))
-
-
 def _selected_codes(ids: pd.Series, selection: list[str] | None) -> np.ndarray:
     """Codes (positions in ``ids``) of the selected ids, ascending; unknown ids select nothing."""
     if selection is None:
@@ -845,32 +832,4 @@ def _first_last(timestamps: np.ndarray) -> tuple[pd.Timestamp | None, pd.Timesta
         return None, None
     return pd.Timestamp(int(timestamps.min()), tz="UTC"), pd.Timestamp(
         int(timestamps.max()), tz="UTC"
-    )
-
-
-def events_frame(
-    codes: np.ndarray,
-    timestamps: np.ndarray,
-    flags: np.ndarray,
-    ids: pd.Series,
-    *,
-    id_column: str,
-    flag_column: str,
-    flag_dtype: type,
-) -> pd.DataFrame:
-    """A canonical metrics or backups frame from arrays: ``codes`` index ``ids`` (all of them
-    become the categories), ``timestamps`` are int64 UTC nanoseconds.
-
-    The frame shares the memory of arrays that already have its dtypes (codes in pandas' code
-    dtype for ``ids``, see :func:`analytics.availability.code_dtype`); others are converted.
-    """
-    return pd.DataFrame(
-        {
-            id_column: pd.Categorical.from_codes(
-                codes, dtype=pd.CategoricalDtype(pd.Index(ids)), validate=False
-            ),
-            "timestamp": utc_datetime_array(timestamps),
-            flag_column: flags.astype(flag_dtype, copy=False),
-        },
-        copy=False,
     )

@@ -163,12 +163,7 @@ def run_analysis(
             start=start,
             end=end,
             analysis_timestamp=analysis_timestamp,
-            classification=Classification(
-                thresholds=thresholds,
-                failure_statuses=rules.checks.failure,
-                success_statuses=rules.checks.success,
-                unknown_status_policy=rules.unknown_policy,
-            ),
+            classification=_classification(thresholds, rules.checks, rules),
             data_quality=quality,
             timeline_point_limit=defaults.reports.timeline_point_limit,
         )
@@ -202,12 +197,7 @@ def run_analysis(
             hours=config.hours,
             weights=config.weights.model_dump(),
             analysis_timestamp=analysis_timestamp,
-            classification=Classification(
-                thresholds=thresholds,
-                failure_statuses=rules.backups.failure,
-                success_statuses=rules.backups.success,
-                unknown_status_policy=rules.unknown_policy,
-            ),
+            classification=_classification(thresholds, rules.backups, rules),
             data_quality=quality,
             timeline_point_limit=defaults.reports.timeline_point_limit,
         )
@@ -239,6 +229,20 @@ def run_analysis(
         seconds=seconds,
         data_quality=quality.section(),
         extra_paths=tuple(companion_path(path, suffix) for suffix in companions),
+    )
+
+
+def _classification(
+    thresholds: AvailabilityThresholds | ResilienceThresholds,
+    words: StatusWords,
+    rules: StatusRules,
+) -> Classification:
+    """What the report records of how it was classified (the source's effective words)."""
+    return Classification(
+        thresholds=thresholds,
+        failure_statuses=words.failure,
+        success_statuses=words.success,
+        unknown_status_policy=rules.unknown_policy,
     )
 
 

@@ -31,8 +31,9 @@ from pymongo.errors import (
 
 from analytics.report.quality import DataQuality
 from data_access.base import DataSource, DataSourceError, DataSourceUnavailable, DataValidationError
-from data_access.demo import DemoFrames, generate_demo_frames, write_demo_files
+from data_access.demo import generate_demo_frames, write_demo_files
 from data_access.files_source import FilesSource
+from data_access.frames import RawTables
 from data_access.mongo_source import (
     DEFAULT_MAPPING_FILE,
     MetricsMapping,
@@ -229,7 +230,7 @@ def check_hostile_ids_are_refused(source: MongoSource) -> None:
             source.backups(target_ids=ids)  # type: ignore[arg-type]
 
 
-def demo_subset() -> DemoFrames:
+def demo_subset() -> RawTables:
     """A day of a few demo services, and a few targets: enough patterns, small enough for a fake."""
     frames = generate_demo_frames(date(2026, 3, 10), now=datetime(2026, 3, 10, 15, tzinfo=UTC))
     services = ["haproxy-edge", "mysql-erp", "jenkins-master"]
@@ -238,7 +239,7 @@ def demo_subset() -> DemoFrames:
         frames.metrics["service_id"].isin(services)
         & frames.metrics["timestamp"].between(utc("2026-03-09"), utc("2026-03-10"))
     ]
-    return DemoFrames(
+    return RawTables(
         services=frames.services[frames.services["service_id"].isin(services)],
         metrics=metrics.reset_index(drop=True),
         backup_targets=frames.backup_targets[frames.backup_targets["target_id"].isin(targets)],
