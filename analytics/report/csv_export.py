@@ -3,7 +3,9 @@ timeline (long format, one row per point); see ``docs/report-format.md``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -76,10 +78,12 @@ def summary_csv(report: Mapping[str, Any]) -> bytes:
     kind = _require_kind(report)
     entries_key = _TIMELINES[kind][0]
     columns = _SUMMARY_COLUMNS[kind]
-    lines = [_csv_line(columns)]
-    for entry in report[entries_key].values():
-        lines.append(_csv_line([entry.get(column) for column in columns]))
-    return b"".join(lines)
+    rows = [columns]
+    rows += [
+        [_csv_cell(entry.get(column)) for column in columns]
+        for entry in report[entries_key].values()
+    ]
+    return _csv_rows(rows)
 
 
 def timeline_csv(report: Mapping[str, Any]) -> bytes:
@@ -106,15 +110,16 @@ def timeline_csv(report: Mapping[str, Any]) -> bytes:
         raise ReportError(f"timeline {status_field} outside {levels}")
     pieces: list[Any] = [
         LookupColumn(
-            np.repeat(np.arange(len(entries)), counts), [_csv_text(e[id_field]) for e in entries]
+            np.repeat(np.arange(len(entries)), counts),
+            _csv_texts([_csv_cell(entry[id_field]) for entry in entries]),
         ),
         b",",
         BytesColumn(timestamps),
     ]
     for field in numeric:
         pieces += [b",", NumberColumn(numbers[field], null_text=b"")]
-    pieces += [b",", LookupColumn(status_codes, [_csv_text(level) for level in levels])]
-    header = _csv_line((id_field, "timestamp", *numeric, status_field))
+    pieces += [b",", LookupColumn(status_codes, _csv_texts(levels))]
+    header = _csv_rows([(id_field, "timestamp", *numeric, status_field)])
     text, _ = render_rows(RowTable(pieces, np.array([0, len(points)]), separator=_CRLF))
     return header + text.tobytes()
 
@@ -126,27 +131,29 @@ def _require_kind(report: Mapping[str, Any]) -> ReportKind:
     return kind
 
 
-def _csv_line(values: Sequence[Any]) -> bytes:
-    return b",".join(_csv_value(value) for value in values) + _CRLF
+def _csv_rows(rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows of cell texts as CSV: the csv module quotes per RFC 4180 (a cell with a comma, a
+    quote or a line break is quoted, quotes doubled), CRLF line ends, UTF-8."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows(rows)
+    return text.getvalue().encode("utf-8")
 
 
-def _csv_value(value: Any) -> bytes:
+def _csv_texts(cells: Sequence[str]) -> list[bytes]:
+    """Each cell text alone, quoted as in a row (for the lookup tables of the timeline rows)."""
+    return [row.removesuffix(_CRLF) for row in _csv_rows([cell] for cell in cells).split(_CRLF)][
+        : len(cells)
+    ]
+
+
+def _csv_cell(value: Any) -> str:
+    """The text of one cell: numbers at full precision (JSON's shortest form, e.g. ``1e-7``),
+    missing and non-finite numbers empty, and text neutralised where a spreadsheet would run
+    it as a formula: a leading single quote makes spreadsheets show it as is. Zero bytes,
+    which have no place in a name, are dropped."""
     if value is None:
-        return b""
+        return ""
     if isinstance(value, int | float):
-        return orjson.dumps(value) if np.isfinite(value) else b""
-    return _csv_text(str(value))
-
-
-def _csv_text(text: str) -> bytes:
-    """A text cell: neutralised if a spreadsheet would run it as a formula, quoted per RFC 4180.
-
-    The leading single quote makes spreadsheets show the text as is instead of evaluating it.
-    Zero bytes, which have no place in a name, are dropped.
-    """
-    text = text.replace("\0", "")
-    if text.startswith(_FORMULA_STARTS):
-        text = "'" + text
-    if any(special in text for special in ',"\r\n'):
-        text = '"' + text.replace('"', '""') + '"'
-    return text.encode("utf-8")
+        return orjson.dumps(value).decode() if np.isfinite(value) else ""
+    text = str(value).replace("\0", "")
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
