@@ -14,7 +14,7 @@ the categories of a categorical (a few strings), then spread to rows with one in
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -97,12 +97,12 @@ class StatusFlags:
 
     in_set: the row's normalised status is a member of the set.
     blank: the row has no status (missing, empty or only spaces); never ``in_set``.
-    unknown: the row has a status that is in none of the ``known`` words.
+    unknown: the row has a status that is in none of the ``known`` words (never without them).
     """
 
     in_set: np.ndarray
     blank: np.ndarray
-    unknown: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    unknown: np.ndarray
 
 
 def classify_statuses(
