@@ -49,6 +49,7 @@ from analytics.classify import (
     status_names,
 )
 from analytics.results import AVAILABILITY_STATUSES, AvailabilityResult
+from analytics.utc import as_utc
 
 MIN_ERROR_BUDGET = 1
 MAX_ERROR_BUDGET = 50  # the largest budget a configuration may give as a count
@@ -77,12 +78,10 @@ _UTC_NS = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
 def utc_timestamp(value: pd.Timestamp | str, name: str) -> pd.Timestamp:
     """``value`` as a UTC timestamp; a naive one means UTC. ``name`` is used in the error."""
-    timestamp = pd.Timestamp(value)
+    timestamp = as_utc(value)
     if pd.isna(timestamp):
         raise ValueError(f"{name} must be a timestamp, got {value!r}")
-    if timestamp.tzinfo is None:
-        return timestamp.tz_localize("UTC")
-    return timestamp.tz_convert("UTC")
+    return timestamp
 
 
 def timestamp_nanoseconds(column: pd.Series, name: str) -> npt.NDArray[np.int64]:

@@ -33,6 +33,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from analytics.utc import as_utc
+
 MAX_CONFIG_BYTES = 1 << 20  # a configuration is a few kilobytes; refuse to parse megabytes
 _WEIGHT_SUM_TOLERANCE = 1e-9
 
@@ -50,18 +52,20 @@ LATEST = datetime(2262, 4, 11, tzinfo=UTC)
 
 
 def _to_utc(value: datetime) -> datetime:
-    """Naive datetimes mean UTC (the program's rule); aware ones are converted to UTC."""
+    """Naive datetimes mean UTC (:func:`analytics.utc.as_utc`); aware ones are converted."""
     try:
-        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 falls before year 1
-        utc = None
-    if utc is None or not EARLIEST <= utc <= LATEST:
+        utc = as_utc(value)
+        # Compared as Timestamps: one in year 0 has no datetime to compare with.
+        in_range = pd.Timestamp(EARLIEST) <= utc <= pd.Timestamp(LATEST)
+    except (OverflowError, ValueError):  # beyond even pandas' non-nanosecond range
+        in_range = False
+    if not in_range:
         raise PydanticCustomError(
             "instant_out_of_range",
             "{value} is out of range (allowed {low} to {high})",
             {"value": _show(value), "low": "1677-09-22", "high": "2262-04-11"},
         )
-    return utc
+    return utc.to_pydatetime()
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
@@ -175,11 +179,37 @@ DEFAULT_RESILIENCE_WEIGHTS = ResilienceWeights(rpo=0.6, success=0.4)
 DEFAULT_RESILIENCE_HOURS = 168
 
 
+# Status words of files written before the success words of checks and the failure words of
+# backups were configured; any other word is unknown (see UNKNOWN_STATUS_POLICY).
+DEFAULT_CHECK_SUCCESS_STATUSES = ("up", "ok", "degraded", "warning")
+DEFAULT_BACKUP_FAILURE_STATUSES = ("failed", "error", "aborted", "cancelled", "timeout")
+
+
+def _distinct_outcomes(defaults: Any) -> Any:
+    """A status word must mean one outcome: refuse one listed as both failure and success."""
+    both = sorted(
+        {word.strip().lower() for word in defaults.failure_statuses}
+        & {word.strip().lower() for word in defaults.success_statuses}
+    )
+    if both:
+        raise PydanticCustomError(
+            "status_in_both_sets",
+            "{words} listed in both failure_statuses and success_statuses",
+            {"words": _quoted(both)},
+        )
+    return defaults
+
+
 class AvailabilityDefaults(StrictModel):
     error_budget_by_service_type: dict[str, ErrorBudget]
     default_weight: ServiceWeight
     status_thresholds: AvailabilityThresholdsModel
     failure_statuses: list[str] = Field(min_length=1)
+    success_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CHECK_SUCCESS_STATUSES), min_length=1
+    )
+
+    _outcomes = model_validator(mode="after")(_distinct_outcomes)
 
 
 class ResilienceDefaults(StrictModel):
@@ -190,6 +220,11 @@ class ResilienceDefaults(StrictModel):
     weights: ResilienceWeights
     status_thresholds: ResilienceThresholdsModel
     success_statuses: list[str] = Field(min_length=1)
+    failure_statuses: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_BACKUP_FAILURE_STATUSES), min_length=1
+    )
+
+    _outcomes = model_validator(mode="after")(_distinct_outcomes)
 
 
 class ReportDefaults(StrictModel):
@@ -555,7 +590,7 @@ def default_availability_window(
     2026-11-28T00:00:00Z exactly also gives 2026-11-27 (that day is complete); one at
     2026-11-27T23:59:00Z gives 2026-11-26, because checks of the final minute may still come.
     """
-    end = _utc(last_metric).floor("D")
+    end = as_utc(last_metric).floor("D")
     return end - pd.Timedelta(days=1), end
 
 
@@ -569,12 +604,7 @@ def default_resilience_window(
     """
     if not 1 <= hours <= 8760:
         raise ConfigError(f"hours: {hours} is out of range (allowed 1 to 8760)")
-    return _utc(last_data).floor("h") - pd.Timedelta(hours=hours)
-
-
-def _utc(value: pd.Timestamp | datetime) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return as_utc(last_data).floor("h") - pd.Timedelta(hours=hours)
 
 
 # --- message helpers ---------------------------------------------------------------------

@@ -292,12 +292,11 @@ def iso_utc(value: Any) -> str | None:
     """
     import pandas as pd  # local: the array code paths do not need pandas
 
-    if value is None:
-        return None
-    stamp = pd.Timestamp(value)
+    from analytics.utc import as_utc
+
+    stamp = as_utc(value)
     if stamp is pd.NaT:
         return None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     column = TimestampColumn(np.array([stamp.as_unit("ns").value], dtype=np.int64))
     return column.texts(0, 1)[0].tobytes().replace(b"\0", b"").decode("ascii")
 

@@ -231,7 +231,7 @@ def report_comparison(directory: Path) -> dict[str, Any]:
     from analytics.availability import score_availability
     from analytics.classify import AvailabilityThresholds
     from analytics.config import parse_config, resolve_availability
-    from analytics.report import build_availability_report
+    from analytics.report import Classification, DataQuality, build_availability_report
     from data_access.report_store import write_atomic
     from metrics_dashboard import runner
     from metrics_dashboard.settings import load_settings
@@ -244,14 +244,23 @@ def report_comparison(directory: Path) -> dict[str, Any]:
     params = resolve_availability(
         config, source.services(), defaults, default_error_budget=settings.default_error_budget
     )
+    quality = DataQuality()
+    thresholds = AvailabilityThresholds.from_mapping(
+        defaults.availability.status_thresholds.model_dump()
+    )
     result = score_availability(
-        source.metrics(start=start, end=end, service_ids=list(params.index)),
+        source.metrics(start=start, end=end, service_ids=list(params.index), quality=quality),
         params,
         start=start,
         end=end,
-        thresholds=AvailabilityThresholds.from_mapping(
-            defaults.availability.status_thresholds.model_dump()
-        ),
+        thresholds=thresholds,
+    )
+    rules = source.statuses
+    classification = Classification(
+        thresholds=thresholds,
+        failure_statuses=rules.checks.failure,
+        success_statuses=rules.checks.success,
+        unknown_status_policy=rules.unknown_policy,
     )
     limit = defaults.reports.timeline_point_limit
     analysed = datetime.now(UTC)
@@ -276,13 +285,17 @@ def report_comparison(directory: Path) -> dict[str, Any]:
                 start=start,
                 end=end,
                 analysis_timestamp=analysed,
+                classification=classification,
+                data_quality=quality,
                 timeline_point_limit=limit,
             ),
         )
+        sections = {"classification": classification.section(), "data_quality": quality.section()}
         slow = timed(
             "baseline",
             lambda: json.dumps(
-                dict_report(result, params, start, end, analysed, limit), separators=(",", ":")
+                dict_report(result, params, start, end, analysed, limit, sections),
+                separators=(",", ":"),
             ).encode(),
         )
     document = orjson.loads(fast)
@@ -293,7 +306,13 @@ def report_comparison(directory: Path) -> dict[str, Any]:
 
 
 def dict_report(
-    result: Any, params: Any, start: Any, end: Any, analysed: datetime, limit: int
+    result: Any,
+    params: Any,
+    start: Any,
+    end: Any,
+    analysed: datetime,
+    limit: int,
+    sections: dict[str, Any],
 ) -> dict[str, Any]:
     """The availability report as Python dicts, one per timeline point: the baseline.
 
@@ -302,6 +321,7 @@ def dict_report(
     """
     from analytics.report import (
         AVAILABILITY_SUMMARY_STATUSES,
+        REPORT_SCHEMA_VERSION,
         analysis_dates,
         iso_utc,
         thinned_positions,
@@ -340,7 +360,7 @@ def dict_report(
     ids = [str(service_id) for service_id in services.index]
     statuses = services["final_status"].tolist()
     return {
-        "schema_version": 1,
+        "schema_version": REPORT_SCHEMA_VERSION,
         "analysis_type": "availability",
         "analysis_timestamp": iso_utc(analysed),
         "analysis_dates": analysis_dates(start, end),
@@ -352,6 +372,7 @@ def dict_report(
                 status: statuses.count(status) for status in AVAILABILITY_SUMMARY_STATUSES
             },
         },
+        **sections,
         "configuration": {
             "service_error_budgets": dict(zip(ids, services["error_budget"].tolist(), strict=True)),
             "service_weights": dict(zip(ids, services["weight"].tolist(), strict=True)),

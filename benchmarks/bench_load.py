@@ -34,9 +34,21 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data_access.files_source import FilesSource
+from data_access.statuses import StatusRules, StatusWords
 
-FAILURES = ["down", "error", "failed", "critical", "timeout"]
-SUCCESSES = ["success", "completed", "ok", "warning"]
+# The status words of configs/defaults.json: every word of the data set below is a known one.
+STATUS_RULES = StatusRules(
+    checks=StatusWords.of(
+        failure=["down", "error", "failed", "critical", "timeout"],
+        success=["up", "ok", "degraded", "warning"],
+        name="availability",
+    ),
+    backups=StatusWords.of(
+        failure=["failed", "error", "aborted", "cancelled", "timeout"],
+        success=["success", "completed", "ok", "warning"],
+        name="resilience",
+    ),
+)
 STATUSES = ["up", "ok", "degraded", "down", "timeout", "error", " DOWN", "Ok"]
 STATUS_WEIGHTS = [0.74, 0.2, 0.03, 0.01, 0.005, 0.005, 0.005, 0.005]
 START = pd.Timestamp("2026-01-01", tz="UTC")
@@ -111,7 +123,7 @@ def naive_load(path: Path) -> pd.DataFrame:
     """What a straightforward loader does: read everything, parse, normalise row by row."""
     frame = pd.read_csv(path)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    failure_set = set(FAILURES)
+    failure_set = set(STATUS_RULES.checks.failure)
     frame["failures"] = [int(status.strip().lower() in failure_set) for status in frame["status"]]
     return frame.sort_values(["service_id", "timestamp"]).drop(columns="status")
 
@@ -151,16 +163,14 @@ def main() -> None:
         write_baseline_csv(csv_path, directory)
 
     def load() -> pd.DataFrame:
-        return FilesSource(
-            directory, failure_statuses=FAILURES, success_statuses=SUCCESSES
-        ).metrics()
+        return FilesSource(directory, statuses=STATUS_RULES).metrics()
 
     load_seconds, metrics = best_of(arguments.repeats, load)
     assert isinstance(metrics, pd.DataFrame) and len(metrics) == rows // services * services
     rate = len(metrics) / load_seconds
     del metrics
 
-    source = FilesSource(directory, failure_statuses=FAILURES, success_statuses=SUCCESSES)
+    source = FilesSource(directory, statuses=STATUS_RULES)
     source.metrics(service_ids=[])  # parse once
     day = {"start": START + pd.Timedelta(days=1), "end": START + pd.Timedelta(days=2)}
     window_seconds, window = best_of(arguments.repeats, lambda: source.metrics(**day))

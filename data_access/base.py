@@ -13,6 +13,9 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
+from analytics.report.quality import DataQuality
+from data_access.statuses import StatusRules
+
 SERVICE_COLUMNS = ("service_id", "display_name", "service_type")
 TARGET_COLUMNS = ("target_id", "display_name", "target_type")
 METRIC_COLUMNS = ("service_id", "timestamp", "failures")
@@ -49,10 +52,13 @@ class DataSource(Protocol):
     """
 
     description: str
+    statuses: StatusRules
+    """The status words and the unknown-status policy the source reads with (a MongoDB
+    mapping may set its own words)."""
 
-    def services(self) -> pd.DataFrame: ...
+    def services(self, *, quality: DataQuality | None = None) -> pd.DataFrame: ...
 
-    def backup_targets(self) -> pd.DataFrame: ...
+    def backup_targets(self, *, quality: DataQuality | None = None) -> pd.DataFrame: ...
 
     def metrics(
         self,
@@ -60,7 +66,11 @@ class DataSource(Protocol):
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         service_ids: Sequence[str] | None = None,
-    ) -> pd.DataFrame: ...
+        quality: DataQuality | None = None,
+    ) -> pd.DataFrame:
+        """Health checks with ``start <= timestamp < end``. What the call leaves out or cannot
+        classify is counted in ``quality`` (one per analysis run), when given."""
+        ...
 
     def backups(
         self,
@@ -68,6 +78,7 @@ class DataSource(Protocol):
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         target_ids: Sequence[str] | None = None,
+        quality: DataQuality | None = None,
     ) -> pd.DataFrame:
         """Backup runs with ``start <= timestamp <= end`` (closed: a run at ``end`` counts), plus,
         per target, the latest successful run before ``start`` so that RPO can look back."""

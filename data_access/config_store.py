@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 
 from analytics.config import (
+    MAX_CONFIG_BYTES,
     AnalysisConfig,
     AnalysisDefaults,
     ConfigError,
@@ -20,6 +21,7 @@ from analytics.config import (
     parse_defaults,
 )
 from data_access.report_store import ReportStoreError, write_atomic
+from data_access.safe_files import UnsafeFileError, read_regular_file, remove_stale_fragments_once
 
 DEFAULTS_FILE = "defaults.json"
 # Letters, digits, space, "_", "." and "-"; the first a letter or digit, so a name is never
@@ -54,10 +56,16 @@ def load_defaults(config_dir: Path | str) -> AnalysisDefaults:
 
 
 class NamedConfigStore:
-    """Saved analysis configurations, by name, in one directory."""
+    """Saved analysis configurations, by name, in one directory.
+
+    A configuration is read only from a regular file directly in the directory: a symbolic
+    link (to ``/etc/shadow``, say) or a FIFO is refused, and messages name neither a path nor
+    the content of a file that is not a configuration.
+    """
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
+        remove_stale_fragments_once(self.directory)
 
     def save(self, name: str, config: AnalysisConfig) -> None:
         """Save ``config`` as ``name`` (replacing a configuration of that name); its ``name``
@@ -75,19 +83,21 @@ class NamedConfigStore:
         """The configuration saved as ``name``, validated again."""
         path = self._path(name)
         try:
-            data = path.read_bytes()
+            data = read_regular_file(self.directory, path.name, limit=MAX_CONFIG_BYTES)
         except FileNotFoundError:
             raise ConfigStoreError(f'there is no saved configuration named "{name}"') from None
+        except UnsafeFileError as error:
+            raise ConfigStoreError(
+                f'cannot read configuration "{name}": it is {error.strerror}'
+            ) from None
         except OSError as error:
             raise ConfigStoreError(
-                f'cannot read configuration "{name}" ({path}): {error.strerror or error}'
+                f'cannot read configuration "{name}": {error.strerror or type(error).__name__}'
             ) from None
         try:
             return parse_config(data)
         except ConfigError as error:
-            raise ConfigStoreError(
-                f'saved configuration "{name}" ({path}) is invalid: {error}'
-            ) from None
+            raise ConfigStoreError(f'saved configuration "{name}" is invalid: {error}') from None
 
     def list(self, kind: str | None = None) -> list[str]:
         """The saved names (of one analysis type, or all), sorted case-insensitively.

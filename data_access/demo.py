@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
@@ -31,7 +30,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from analytics.utc import as_utc
 from data_access.base import Progress
+from data_access.frames import RawTables
 
 DEMO_SEED = 20250904
 DEMO_DAYS = 30
@@ -146,38 +147,20 @@ _HOUR = 60 * _MINUTE
 _DAY = 24 * _HOUR
 
 
-@dataclass(frozen=True)
-class DemoFrames:
-    """The raw tables of the files format (string statuses, not yet classified).
-
-    services: ``service_id``, ``display_name``, ``service_type`` (str).
-    metrics: ``service_id`` (category), ``timestamp`` (datetime64[ns, UTC]), ``status`` (category).
-    backup_targets: ``target_id``, ``display_name``, ``target_type`` (str).
-    backups: ``target_id`` (category), ``timestamp``, ``status`` (category).
-    metrics and backups are sorted by id, then time.
-    """
-
-    services: pd.DataFrame
-    metrics: pd.DataFrame
-    backup_targets: pd.DataFrame
-    backups: pd.DataFrame
-
-
 def generate_demo_frames(
     end_day: date,
     *,
     seed: int = DEMO_SEED,
     now: datetime | None = None,
     progress: Progress | None = None,
-) -> DemoFrames:
+) -> RawTables:
     """The demo data set: ``DEMO_DAYS`` days of checks and backups ending at the end of
     ``end_day`` (UTC), cut at ``now`` (default: the current time) so nothing lies in the future.
 
     The cut only removes rows: the rows kept are the same whatever ``now`` is.
     """
     end = pd.Timestamp(end_day, tz="UTC") + pd.Timedelta(days=1)
-    cut = pd.Timestamp(now or datetime.now(UTC))
-    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut.tz_convert("UTC")
+    cut = as_utc(now or datetime.now(UTC))
     end_ns, cut_ns = int(end.value), min(int(cut.as_unit("ns").value), int(end.value) - 1)
     start_ns = end_ns - DEMO_DAYS * _DAY
     rng = np.random.default_rng(seed)
@@ -210,7 +193,7 @@ def generate_demo_frames(
     )
     if progress:
         progress("generating demo backups", 1.0)
-    return DemoFrames(services=services, metrics=metrics, backup_targets=targets, backups=backups)
+    return RawTables(services=services, metrics=metrics, backup_targets=targets, backups=backups)
 
 
 def _id_frame(rows: tuple[tuple[str, ...], ...], columns: tuple[str, str, str]) -> pd.DataFrame:
@@ -320,7 +303,7 @@ def _events_frame(
 
 def write_demo_files(
     directory: Path,
-    frames: DemoFrames,
+    frames: RawTables,
     fmt: Literal["csv", "parquet"] = "csv",
     progress: Progress | None = None,
 ) -> Path:

@@ -31,7 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from analytics.availability import code_dtype, utc_datetime_array
+from analytics.availability import code_dtype
+from analytics.report.quality import DataQuality
+from analytics.utc import as_utc
 from data_access.base import (
     SERVICE_COLUMNS,
     TARGET_COLUMNS,
@@ -40,7 +42,13 @@ from data_access.base import (
     DataValidationError,
     checked_ids,
 )
-from data_access.statuses import classify_statuses, status_set
+from data_access.frames import events_frame, sorting_order
+from data_access.statuses import (
+    StatusRules,
+    StatusWords,
+    classify_statuses,
+    unknown_status_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,38 +181,65 @@ class _Events:
         )
 
 
+@dataclass(frozen=True)
+class _Finding:
+    """Something a load found (a file ignored, rows dropped): logged once, then recorded in the
+    data quality of every run that reads the table."""
+
+    message: str
+    dropped_reason: str | None = None
+    dropped_rows: int = 0
+
+    def record(self, quality: DataQuality) -> None:
+        quality.warn(self.message)
+        if self.dropped_reason:
+            quality.add_dropped_rows(self.dropped_reason, self.dropped_rows)
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A loaded metrics or backups table: its events, and aside (``unknown``, None when there are
+    none) the rows whose status word is in neither set of ``words``, with the word's code in
+    ``unknown_words`` as their flag."""
+
+    name: str
+    file_name: str
+    events: _Events
+    words: StatusWords
+    unknown: _Events | None
+    unknown_words: tuple[str, ...]
+
+
 class FilesSource:
     """A :class:`data_access.base.DataSource` over ``services``, ``metrics``, ``backup_targets``
     and ``backups`` files (``.csv`` or ``.parquet``; Parquet wins when both exist) in one
     directory.
 
     Tables are parsed lazily, once, and kept in the instance; the instance is thread-safe.
-    ``warnings`` collects the non-fatal findings (ignored rows, ignored files) of the loads so far.
+    What a load finds (ignored rows, ignored files) is logged once and kept with the table; each
+    call given a :class:`DataQuality` records there what concerns it, including the rows of its
+    window whose status word is unknown (see :class:`data_access.statuses.StatusRules`).
     """
 
     def __init__(
-        self,
-        directory: Path,
-        *,
-        failure_statuses: Collection[str],
-        success_statuses: Collection[str],
-        description: str | None = None,
+        self, directory: Path, *, statuses: StatusRules, description: str | None = None
     ) -> None:
         self.directory = Path(directory)
         self.description = description or f"files in {self.directory}"
-        self.warnings: list[str] = []
-        self._failure_statuses = status_set(failure_statuses, name="failure_statuses")
-        self._success_statuses = status_set(success_statuses, name="success_statuses")
+        self.statuses = statuses
         self._lock = threading.RLock()
         self._tables: dict[str, object] = {}
         self._files: dict[str, Path] = {}
+        self._findings: dict[str, list[_Finding]] = {}
 
     # -- the DataSource interface -------------------------------------------------------------
 
-    def services(self) -> pd.DataFrame:
+    def services(self, *, quality: DataQuality | None = None) -> pd.DataFrame:
+        self._replay_findings("services", quality)
         return self._services().copy()
 
-    def backup_targets(self) -> pd.DataFrame:
+    def backup_targets(self, *, quality: DataQuality | None = None) -> pd.DataFrame:
+        self._replay_findings("backup_targets", quality)
         return self._targets().copy()
 
     def metrics(
@@ -213,11 +248,15 @@ class FilesSource:
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         service_ids: Sequence[str] | None = None,
+        quality: DataQuality | None = None,
     ) -> pd.DataFrame:
-        events = self._metrics()
+        table = self._metrics()
+        events = table.events
         ids = self._services()["service_id"]
         codes = _selected_codes(ids, checked_ids(service_ids, kind="service"))
-        lo, hi = events.window_bounds(codes, _ns(start), _ns(end), end_inclusive=False)
+        start_ns, end_ns = _ns(start), _ns(end)
+        self._account(table, codes, start_ns, end_ns, end_inclusive=False, quality=quality)
+        lo, hi = events.window_bounds(codes, start_ns, end_ns, end_inclusive=False)
         return events.rows(lo, hi)
 
     def backups(
@@ -226,14 +265,17 @@ class FilesSource:
         start: pd.Timestamp | None = None,
         end: pd.Timestamp | None = None,
         target_ids: Sequence[str] | None = None,
+        quality: DataQuality | None = None,
     ) -> pd.DataFrame:
         """Runs with ``start <= timestamp <= end``, plus per target the latest successful run
         before ``start`` (so RPO can look back past the window)."""
-        events = self._backups()
+        table = self._backups()
+        events = table.events
         ids = self._targets()["target_id"]
         codes = _selected_codes(ids, checked_ids(target_ids, kind="target"))
-        start_ns = _ns(start)
-        lo, hi = events.window_bounds(codes, start_ns, _ns(end), end_inclusive=True)
+        start_ns, end_ns = _ns(start), _ns(end)
+        self._account(table, codes, start_ns, end_ns, end_inclusive=True, quality=quality)
+        lo, hi = events.window_bounds(codes, start_ns, end_ns, end_inclusive=True)
         if start_ns is not None and len(events.codes):
             row = np.arange(len(events.flags))
             latest_success = np.maximum.accumulate(np.where(events.flags, row, -1))
@@ -249,7 +291,7 @@ class FilesSource:
         return events.rows(lo, hi)
 
     def extent(self) -> DataExtent:
-        metrics, backups = self._metrics(), self._backups()
+        metrics, backups = self._metrics().events, self._backups().events
         return DataExtent(*_first_last(metrics.timestamps), *_first_last(backups.timestamps))
 
     def ping(self) -> None:
@@ -275,7 +317,7 @@ class FilesSource:
             "backup_targets", lambda: self._load_id_table("backup_targets", TARGET_COLUMNS)
         )
 
-    def _metrics(self) -> _Events:
+    def _metrics(self) -> _Table:
         return self._cached(
             "metrics",
             lambda: self._load_events(
@@ -283,13 +325,13 @@ class FilesSource:
                 "service_id",
                 self._services(),
                 "services",
-                self._failure_statuses,
+                self.statuses.checks,
                 flag_column="failures",
                 flag_dtype=np.int32,
             ),
         )
 
-    def _backups(self) -> _Events:
+    def _backups(self) -> _Table:
         return self._cached(
             "backups",
             lambda: self._load_events(
@@ -297,15 +339,59 @@ class FilesSource:
                 "target_id",
                 self._targets(),
                 "backup_targets",
-                self._success_statuses,
+                self.statuses.backups,
                 flag_column="succeeded",
                 flag_dtype=bool,
             ),
         )
 
-    def _warn(self, message: str) -> None:
-        logger.warning("%s: %s", self.description, message)
-        self.warnings.append(message)
+    def _note(self, table: str, finding: _Finding) -> None:
+        """Log a load-time finding once and keep it for the calls that read ``table``."""
+        logger.warning("%s: %s", self.description, finding.message)
+        with self._lock:
+            self._findings.setdefault(table, []).append(finding)
+
+    def _replay_findings(self, table: str, quality: DataQuality | None) -> None:
+        if quality is None:
+            return
+        self._table_file(table)  # finds the file, and so its findings, on first use
+        with self._lock:
+            findings = list(self._findings.get(table, ()))
+        for finding in findings:
+            finding.record(quality)
+
+    def _account(
+        self,
+        table: _Table,
+        codes: np.ndarray,
+        start: int | None,
+        end: int | None,
+        *,
+        end_inclusive: bool,
+        quality: DataQuality | None,
+    ) -> None:
+        """Record in ``quality`` what the table's load found, and the rows of the selected ids
+        and window whose status word is unknown; stop when the policy says so."""
+        self._replay_findings(table.name, quality)
+        if table.unknown is None:
+            return
+        lo, hi = table.unknown.window_bounds(codes, start, end, end_inclusive=end_inclusive)
+        flags = table.unknown.flags
+        words = np.concatenate([flags[a:b] for a, b in zip(lo, hi, strict=True)] or [flags[:0]])
+        counts = np.bincount(words, minlength=len(table.unknown_words))
+        rows_by_word = {
+            word: int(rows) for word, rows in zip(table.unknown_words, counts, strict=True) if rows
+        }
+        if not rows_by_word:
+            return
+        message = unknown_status_message(
+            table.file_name, rows_by_word, table.words, self.statuses.unknown_policy
+        )
+        if self.statuses.unknown_policy == "error":
+            raise DataValidationError(message)
+        if quality is not None:
+            quality.add_unknown_statuses(rows_by_word)
+            quality.warn(message)
 
     def _table_file(self, table: str) -> Path:
         with self._lock:
@@ -317,8 +403,12 @@ class FilesSource:
         parquet, csv_file = self.directory / f"{table}.parquet", self.directory / f"{table}.csv"
         if parquet.is_file():
             if csv_file.is_file():
-                self._warn(
-                    f"both {csv_file.name} and {parquet.name} exist: reading {parquet.name}, ignoring {csv_file.name}"
+                self._note(
+                    table,
+                    _Finding(
+                        f"both {csv_file.name} and {parquet.name} exist: reading "
+                        f"{parquet.name}, ignoring {csv_file.name}"
+                    ),
                 )
             return parquet
         if csv_file.is_file():
@@ -359,13 +449,16 @@ class FilesSource:
         id_column: str,
         known: pd.DataFrame,
         known_table: str,
-        members: frozenset[str],
+        words: StatusWords,
         *,
         flag_column: str,
         flag_dtype: type,
-    ) -> _Events:
+    ) -> _Table:
         """Read, check and sort one events table; ``flag_column`` flags the rows whose status is
-        in ``members``.
+        a failure (metrics) or a success (backups), per ``words``.
+
+        Rows whose status word is in neither set are kept aside with their word (to be counted
+        per call) and, as the policy says, counted as failures or left out of the table.
 
         Touching fresh memory costs more than the arithmetic on ten million rows (measured: page
         faults dominated the load), so a clean file costs one row array per column, each
@@ -389,14 +482,25 @@ class FilesSource:
         )
         id_missing = _rows_where(id_values, _is_blank)
         timestamps, timestamp_missing, timestamp_bad = _timestamps_ns(raw)
-        flags = _gather_by_value(
-            status_values,
-            lambda values: classify_statuses(values, members).in_set,
-            missing=False,
-            dtype=flag_dtype,
-        )
+        is_failures = flag_column == "failures"
+        members = words.failure if is_failures else words.success
+        known_words = words.failure | words.success
+        # Unknown words count as failures only under the "failure" policy; a backup run with an
+        # unknown word never counts as a success.
+        unknown_flagged = is_failures and self.statuses.unknown_policy == "failure"
+
+        def flagged(values: pd.Series) -> np.ndarray:
+            outcome = classify_statuses(values, members, known_words)
+            return outcome.in_set | outcome.unknown if unknown_flagged else outcome.in_set
+
+        flags = _gather_by_value(status_values, flagged, missing=False, dtype=flag_dtype)
         status_blank = _rows_where(
             status_values, lambda values: classify_statuses(values, members).blank
+        )
+        status_unknown = _rows_where(
+            status_values,
+            lambda values: classify_statuses(values, members, known_words).unknown,
+            missing=False,
         )
         blank_line = _all_of(id_missing, timestamp_missing, status_blank)
         problem = _any_of(id_missing, timestamp_bad, status_blank)
@@ -416,17 +520,24 @@ class FilesSource:
             raise DataValidationError(f"{raw.where(position)}: {what}")
 
         # What is left without a code are blank lines and unknown ids: both are dropped.
-        if codes.min(initial=0) < 0:
-            dropped = codes < 0
-            unknown = dropped if blank_line is None else dropped & ~blank_line
-            if unknown.any():
-                self._warn_unknown(raw, id_values, unknown, known_table)
+        dropped = codes < 0 if codes.min(initial=0) < 0 else None
+        if dropped is not None:
+            unknown_ids = dropped if blank_line is None else dropped & ~blank_line
+            if unknown_ids.any():
+                self._note_unknown_ids(raw, table, id_values, unknown_ids, known_table)
+        unknown = None
+        if status_unknown is not None:
+            aside = status_unknown if dropped is None else status_unknown & ~dropped
+            unknown = self._aside(raw, status_values, aside, codes, timestamps, known[id_column])
+            if self.statuses.unknown_policy != "failure":
+                dropped = aside if dropped is None else dropped | aside
+        if dropped is not None:
             kept = ~dropped
             codes, timestamps, flags = codes[kept], timestamps[kept], flags[kept]
         order = sorting_order(codes, timestamps)
         if order is not None:
             codes, timestamps, flags = codes[order], timestamps[order], flags[order]
-        return _Events.build(
+        events = _Events.build(
             codes,
             timestamps,
             flags,
@@ -434,9 +545,51 @@ class FilesSource:
             id_column=id_column,
             flag_column=flag_column,
         )
+        return _Table(
+            name=table,
+            file_name=raw.path.name,
+            events=events,
+            words=words,
+            unknown=unknown[0] if unknown else None,
+            unknown_words=unknown[1] if unknown else (),
+        )
 
-    def _warn_unknown(
-        self, raw: _RawTable, ids: pa.ChunkedArray, unknown: np.ndarray, known_table: str
+    @staticmethod
+    def _aside(
+        raw: _RawTable,
+        status_values: pa.ChunkedArray,
+        rows: np.ndarray,
+        codes: np.ndarray,
+        timestamps: np.ndarray,
+        ids: pd.Series,
+    ) -> tuple[_Events, tuple[str, ...]] | None:
+        """The rows ``rows`` (unknown status words) as events whose flag is the word's code in
+        the returned words (as written in the file), sorted like the table; None when none."""
+        if not rows.any():
+            return None
+        written = status_values.filter(pa.array(rows)).to_pandas()
+        categorical = pd.Categorical(written)
+        word_codes = np.asarray(categorical.codes, dtype=np.int32)
+        aside_codes, aside_times = codes[rows], timestamps[rows]
+        order = sorting_order(aside_codes, aside_times)
+        if order is not None:
+            aside_codes, aside_times, word_codes = (
+                aside_codes[order],
+                aside_times[order],
+                word_codes[order],
+            )
+        events = _Events.build(
+            aside_codes, aside_times, word_codes, ids, id_column="id", flag_column="word"
+        )
+        return events, tuple(str(word) for word in categorical.categories)
+
+    def _note_unknown_ids(
+        self,
+        raw: _RawTable,
+        table: str,
+        ids: pa.ChunkedArray,
+        unknown: np.ndarray,
+        known_table: str,
     ) -> None:
         names = sorted(set(ids.filter(pa.array(unknown)).to_pylist()))
         examples = ", ".join(names[:UNKNOWN_ID_EXAMPLES]) + (
@@ -445,9 +598,14 @@ class FilesSource:
         noun = "services" if known_table == "services" else "backup targets"
         count = int(unknown.sum())
         rows = "1 row names" if count == 1 else f"{count} rows name"
-        self._warn(
-            f"{raw.path.name}: {rows} {noun} not in {self._table_file(known_table).name} "
-            f"(ignored): {examples}"
+        known_file = self._table_file(known_table).name
+        self._note(
+            table,
+            _Finding(
+                f"{raw.path.name}: {rows} {noun} not in {known_file} (ignored): {examples}",
+                dropped_reason=f"{raw.path.name}: rows naming {noun} not in {known_file}",
+                dropped_rows=count,
+            ),
         )
 
 
@@ -621,16 +779,20 @@ def _gather_by_value(
 
 
 def _rows_where(
-    column: pa.ChunkedArray, per_value: Callable[[pd.Series], npt.ArrayLike]
+    column: pa.ChunkedArray,
+    per_value: Callable[[pd.Series], npt.ArrayLike],
+    *,
+    missing: bool = True,
 ) -> np.ndarray | None:
     """The rows of a dictionary-encoded column whose value is flagged by ``per_value`` (see
-    :func:`_gather_by_value`) or missing; None when no row can be, so that clean data builds
-    no mask."""
+    :func:`_gather_by_value`), and the missing ones when ``missing``; None when no row can be,
+    so that clean data builds no mask."""
     if not any(
-        chunk.null_count or results.any() for chunk, results in _by_dictionary(column, per_value)
+        (missing and chunk.null_count) or results.any()
+        for chunk, results in _by_dictionary(column, per_value)
     ):
         return None
-    return _gather_by_value(column, per_value, missing=True, dtype=bool)
+    return _gather_by_value(column, per_value, missing=missing, dtype=bool)
 
 
 def _is_blank(values: pd.Series) -> np.ndarray:
@@ -651,20 +813,6 @@ def _any_of(*masks: np.ndarray | None) -> np.ndarray | None:
     return functools.reduce(np.logical_or, present) if present else None
 
 
-def sorting_order(codes: np.ndarray, timestamps: np.ndarray) -> np.ndarray | None:
-    """The permutation that sorts rows by (id code, timestamp), or ``None`` when they already are.
-
-    Exports are usually sorted already, so the O(n) check (two vectorised passes in the common
-    case) saves the O(n log n) sort.
-    """
-    in_order = not np.any(codes[1:] < codes[:-1])
-    if in_order:
-        # Sorted data goes back in time only where the id changes: a few positions to check.
-        going_back = np.flatnonzero(timestamps[1:] < timestamps[:-1])
-        in_order = not np.any(codes[going_back] == codes[going_back + 1])
-    return None if in_order else np.lexsort((timestamps, codes))
-
-
 def _selected_codes(ids: pd.Series, selection: list[str] | None) -> np.ndarray:
     """Codes (positions in ``ids``) of the selected ids, ascending; unknown ids select nothing."""
     if selection is None:
@@ -673,17 +821,10 @@ def _selected_codes(ids: pd.Series, selection: list[str] | None) -> np.ndarray:
     return np.unique(codes[codes >= 0])
 
 
-def as_utc(timestamp: pd.Timestamp | None) -> pd.Timestamp | None:
-    """A window bound in UTC; a naive bound means UTC."""
-    if timestamp is None:
-        return None
-    stamp = pd.Timestamp(timestamp).as_unit("ns")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def _ns(timestamp: pd.Timestamp | None) -> int | None:
+    """A window bound as UTC nanoseconds (a naive bound means UTC); None means unbounded."""
     stamp = as_utc(timestamp)
-    return None if stamp is None else int(stamp.value)
+    return None if stamp is pd.NaT else int(stamp.as_unit("ns").value)
 
 
 def _first_last(timestamps: np.ndarray) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -691,32 +832,4 @@ def _first_last(timestamps: np.ndarray) -> tuple[pd.Timestamp | None, pd.Timesta
         return None, None
     return pd.Timestamp(int(timestamps.min()), tz="UTC"), pd.Timestamp(
         int(timestamps.max()), tz="UTC"
-    )
-
-
-def events_frame(
-    codes: np.ndarray,
-    timestamps: np.ndarray,
-    flags: np.ndarray,
-    ids: pd.Series,
-    *,
-    id_column: str,
-    flag_column: str,
-    flag_dtype: type,
-) -> pd.DataFrame:
-    """A canonical metrics or backups frame from arrays: ``codes`` index ``ids`` (all of them
-    become the categories), ``timestamps`` are int64 UTC nanoseconds.
-
-    The frame shares the memory of arrays that already have its dtypes (codes in pandas' code
-    dtype for ``ids``, see :func:`analytics.availability.code_dtype`); others are converted.
-    """
-    return pd.DataFrame(
-        {
-            id_column: pd.Categorical.from_codes(
-                codes, dtype=pd.CategoricalDtype(pd.Index(ids)), validate=False
-            ),
-            "timestamp": utc_datetime_array(timestamps),
-            flag_column: flags.astype(flag_dtype, copy=False),
-        },
-        copy=False,
     )

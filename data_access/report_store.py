@@ -1,9 +1,11 @@
 """Report files in ``OUTPUT_DIR``: written atomically under unique names, listed, read back.
 
 Security: a report is only ever opened by a *name* that matches one of the report file-name
-patterns (so it holds no path separator, no ``..`` and no encoded form of them) and whose
-resolved path lies directly in the output directory (so a symbolic link cannot lead outside).
-Uploads are size-limited and validated before they are stored under a fresh name.
+patterns (so it holds no path separator, no ``..`` and no encoded form of them), and only if
+that name is a regular file directly in the output directory: symbolic links, FIFOs and
+directories are refused (see :mod:`data_access.safe_files`). Uploads are size-limited,
+validated, and stored under a fresh name marked as uploaded (``uploaded_<kind's name>``), so
+that an upload is never taken for this program's latest analysis.
 """
 
 from __future__ import annotations
@@ -12,24 +14,31 @@ import errno
 import os
 import re
 import secrets
-import tempfile
 import threading
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from analytics.report import (
     REPORT_KINDS,
     REPORT_NAME_PATTERNS,
     REPORT_NAME_PREFIXES,
+    UPLOADED_PREFIX,
     ReportError,
     ReportKind,
     ReportSummary,
+    is_uploaded_name,
     load_report,
     report_kind,
     summarize_report,
+)
+from analytics.utc import as_utc
+from data_access.safe_files import (
+    UnsafeFileError,
+    open_regular_file,
+    remove_stale_fragments_once,
+    write_files_atomically,
 )
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -49,8 +58,11 @@ class ReportEntry:
     """One report file as the reports lists show it.
 
     ``created`` comes from the file name (UTC), or from the file's modification time when the
-    name's date is impossible. A file that matches a report name but cannot be read is still
-    listed, with ``error`` saying why and the figures left empty.
+    name's date is impossible. ``uploaded`` marks a report stored by an upload (never this
+    program's latest). ``data_quality_problems`` counts the rows its data source left out or
+    could not classify (0 for reports older than schema version 2). A file that matches a
+    report name but cannot be read is still listed, with ``error`` saying why and the figures
+    left empty.
     """
 
     name: str
@@ -61,6 +73,8 @@ class ReportEntry:
     aggregated_score: float | None = None  # percent
     status_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    uploaded: bool = False
+    data_quality_problems: int = 0
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -72,59 +86,67 @@ def write_atomic(path: Path, data: bytes) -> None:
     directory and says what to do (read-only, disk full, ...). Files are readable by their
     owner only, as :func:`tempfile.mkstemp` creates them.
     """
-    directory = Path(path).parent
+    write_all_atomic([(Path(path), data)])
+
+
+def write_all_atomic(files: list[tuple[Path, bytes]]) -> None:
+    """Write new files into one directory all or nothing (see
+    :func:`data_access.safe_files.write_files_atomically`); ReportStoreError as
+    :func:`write_atomic`."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{path.name}.", suffix=".tmp"
-        )
+        write_files_atomically(files)
     except OSError as error:
-        raise ReportStoreError(_explain(error, directory)) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:  # interrupted too: never leave the temporary file behind
-        with suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise ReportStoreError(_explain(error, directory)) from None
-        raise
-    _sync_directory(directory)
+        raise ReportStoreError(_explain(error, files[0][0].parent)) from None
 
 
 class ReportStore:
-    """The reports in one output directory."""
+    """The reports in one output directory.
+
+    Opening a store removes the fragments that writers killed mid-write left behind (once per
+    process and directory; see :func:`data_access.safe_files.remove_stale_fragments`).
+    """
 
     def __init__(self, output_dir: Path | str) -> None:
         self.output_dir = Path(output_dir)
+        remove_stale_fragments_once(self.output_dir)
 
-    def write(self, kind: ReportKind, payload: bytes, *, when: datetime) -> Path:
-        """Store a report under ``<prefix>_YYYYMMDD_HHMMSS_<8 hex>.json`` (``when`` in UTC).
+    def write(
+        self,
+        kind: ReportKind,
+        payload: bytes,
+        *,
+        when: datetime,
+        companions: dict[str, bytes] | None = None,
+        uploaded: bool = False,
+    ) -> Path:
+        """Store a report under ``<prefix>_YYYYMMDD_HHMMSS_<8 hex>.json`` (``when`` in UTC;
+        ``uploaded_<prefix>...`` for an upload) and return its path.
 
         The random short id keeps names unique even for analyses finished in the same second.
+        ``companions`` (suffix -> bytes, e.g. ``{"_summary.csv": ...}``) are written beside it
+        as :func:`companion_path` names them, all or nothing with the report.
         """
         if kind not in REPORT_KINDS:
             raise ValueError(f"unknown report kind {kind!r} (expected one of {REPORT_KINDS})")
-        stamp = _utc(when).strftime("%Y%m%d_%H%M%S")
+        stamp = as_utc(when).strftime("%Y%m%d_%H%M%S")
+        prefix = (UPLOADED_PREFIX if uploaded else "") + REPORT_NAME_PREFIXES[kind]
         for _ in range(_NAME_ATTEMPTS):
-            path = (
-                self.output_dir
-                / f"{REPORT_NAME_PREFIXES[kind]}_{stamp}_{secrets.token_hex(4)}.json"
-            )
-            if not path.exists():
-                write_atomic(path, payload)
+            path = self.output_dir / f"{prefix}_{stamp}_{secrets.token_hex(4)}.json"
+            if not os.path.lexists(path):
+                extra = [
+                    (companion_path(path, suffix), data)
+                    for suffix, data in (companions or {}).items()
+                ]
+                write_all_atomic([(path, payload), *extra])
                 return path
-        raise ReportStoreError(f"could not find a free report name in {self.output_dir}")
+        raise ReportStoreError("could not find a free report name in the output directory")
 
     def list(self, kind: ReportKind | None = None) -> list[ReportEntry]:
-        """The reports (of one kind, or all), newest first.
+        """The reports (of one kind, or all; uploads included and marked), newest first.
 
         Files whose names do not match the report patterns are ignored; a matching file that
-        is corrupt or foreign is listed with an ``error`` and never breaks the list. Parsed
-        headers are cached by (directory, name, modification time, size).
+        is corrupt, foreign or not a regular file is listed with an ``error`` and never breaks
+        the list. Parsed headers are cached by (directory, name, modification time, size).
         """
         try:
             with os.scandir(self.output_dir) as scan:
@@ -133,7 +155,7 @@ class ReportStore:
             return []
         except OSError as error:
             raise ReportStoreError(
-                f"cannot list reports in {self.output_dir}: {error.strerror or error}; "
+                f"cannot list reports in the output directory: {error.strerror or error}; "
                 "check that OUTPUT_DIR is a readable directory"
             ) from None
         entries = []
@@ -146,20 +168,24 @@ class ReportStore:
         return sorted(entries, key=lambda entry: (entry.created, entry.name), reverse=True)
 
     def latest(self, kind: ReportKind) -> ReportEntry | None:
-        """The newest readable report of ``kind``, or None when there is none."""
-        return next((entry for entry in self.list(kind) if entry.error is None), None)
+        """The newest readable report of ``kind`` that this program wrote (never an upload), or
+        None when there is none."""
+        return next(
+            (entry for entry in self.list(kind) if entry.error is None and not entry.uploaded),
+            None,
+        )
 
     def read(self, name: str) -> bytes:
-        """The bytes of the report file ``name`` (a bare file name, validated)."""
-        path = self.path_of(name)
+        """The bytes of the report file ``name`` (a bare file name, validated; uploads too)."""
+        self._check_name(name)
         try:
-            return path.read_bytes()
+            descriptor = open_regular_file(self.output_dir, name)
+            with os.fdopen(descriptor, "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
-            raise ReportStoreError(f"there is no report {name} in {self.output_dir}") from None
+            raise ReportStoreError(f"there is no report {name} in the output directory") from None
         except OSError as error:
-            raise ReportStoreError(
-                f"cannot read report {name}: {error.strerror or error}"
-            ) from None
+            raise ReportStoreError(f"cannot read report {name}: {_reason(error)}") from None
 
     def load(self, name: str) -> dict[str, Any]:
         """The report ``name``, validated and normalised (see :func:`analytics.report.load_report`)."""
@@ -169,7 +195,8 @@ class ReportStore:
             raise ReportStoreError(f"report {name} is unreadable: {error}") from None
 
     def save_upload(self, filename: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
-        """Validate an uploaded report and store it under a fresh name of its kind; the name.
+        """Validate an uploaded report and store it under a fresh name of its kind, marked as
+        uploaded (:func:`analytics.report.is_uploaded_name`); the name.
 
         ``filename`` (the name on the user's machine) is only used in messages.
         """
@@ -185,52 +212,57 @@ class ReportStore:
             raise ReportStoreError(
                 f"{shown} is not a report this program can read: {error}"
             ) from None
-        return self.write(report["analysis_type"], data, when=datetime.now(UTC)).name
+        kind = report["analysis_type"]
+        return self.write(kind, data, when=datetime.now(UTC), uploaded=True).name
 
     def path_of(self, name: str) -> Path:
-        """The path of report ``name``; ReportStoreError unless it is a valid report name whose
-        file (symbolic links followed) lies directly in the output directory."""
+        """The path of report ``name``; ReportStoreError unless it is a valid report name and,
+        when it exists, not a symbolic link."""
+        self._check_name(name)
+        path = self.output_dir / name
+        if path.is_symlink():
+            raise ReportStoreError(f"refused report {name}: it is a symbolic link")
+        return path
+
+    def _check_name(self, name: str) -> None:
         if not isinstance(name, str) or report_kind(name) is None:
             raise ReportStoreError(
                 f"invalid report name {_shown(name)}: expected "
                 "cumulative_availability_analysis_YYYYMMDD_HHMMSS_<id>.json or "
                 "resilience_analysis_YYYYMMDD_HHMMSS_<id>.json"
             )
-        directory = self.output_dir.resolve()
-        path = (directory / name).resolve()
-        if path.parent != directory:
-            raise ReportStoreError(f"refused report {name}: it points outside {self.output_dir}")
-        return path
 
     def _entry(self, name: str, kind: ReportKind, created: datetime | None) -> ReportEntry:
         """The entry of one report file; ``created`` None means: take the modification time."""
+        uploaded = is_uploaded_name(name)
         try:
-            path = self.path_of(name)
-            stat = path.stat()
-        except ReportStoreError as error:
-            return ReportEntry(
-                name=name, kind=kind, created=created or _EPOCH, error=f"unreadable: {error}"
-            )
+            descriptor = open_regular_file(self.output_dir, name)
         except OSError as error:
             return ReportEntry(
                 name=name,
                 kind=kind,
                 created=created or _EPOCH,
-                error=f"unreadable: {error.strerror}",
+                error=f"unreadable: {_reason(error)}",
+                uploaded=uploaded,
             )
-        created = created or datetime.fromtimestamp(stat.st_mtime, tz=UTC)
-        summary = _SUMMARY_CACHE.get(self.output_dir, name, stat)
-        if summary is None:
-            summary = _summarize_file(path, stat.st_size)
-            _SUMMARY_CACHE.put(self.output_dir, name, stat, summary)
+        with os.fdopen(descriptor, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            created = created or datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+            summary = _SUMMARY_CACHE.get(self.output_dir, name, stat)
+            if summary is None:
+                summary = _summarize_file(handle, stat.st_size)
+                _SUMMARY_CACHE.put(self.output_dir, name, stat, summary)
         if isinstance(summary, str):
-            return ReportEntry(name=name, kind=kind, created=created, error=summary)
+            return ReportEntry(
+                name=name, kind=kind, created=created, error=summary, uploaded=uploaded
+            )
         if summary.kind != kind:
             return ReportEntry(
                 name=name,
                 kind=kind,
                 created=created,
                 error=f"unreadable: holds a {summary.kind} report under a {kind} name",
+                uploaded=uploaded,
             )
         return ReportEntry(
             name=name,
@@ -240,7 +272,15 @@ class ReportStore:
             window_end=summary.window_end,
             aggregated_score=summary.aggregated_score,
             status_counts=dict(summary.status_counts),
+            uploaded=uploaded,
+            data_quality_problems=summary.data_quality_problems,
         )
+
+
+def companion_path(report_path: Path, suffix: str) -> Path:
+    """Where an export of a report goes: beside it, its name without ``.json`` plus ``suffix``
+    (``..._summary.csv``)."""
+    return report_path.with_name(report_path.stem + suffix)
 
 
 class _SummaryCache:
@@ -277,25 +317,24 @@ _SUMMARY_CACHE = _SummaryCache()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _summarize_file(path: Path, size: int) -> ReportSummary | str:
-    """The header of a report file, or the reason it cannot be read ("unreadable: ...").
+def _summarize_file(handle: BinaryIO, size: int) -> ReportSummary | str:
+    """The header of an open report file, or the reason it cannot be read ("unreadable: ...").
 
     Reports written here have their header in the first kilobytes; only other files (the older
     tool's layout puts the summary last) are read whole, and only up to a sane size.
     """
     try:
-        with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
-            # The header alone would make a cut-off copy look whole: check its end too.
-            handle.seek(max(size - 64, 0))
-            if not handle.read().rstrip().endswith(b"}"):
-                return "unreadable: the file is truncated (it does not end the JSON document)"
-            handle.seek(len(head))
-            summary = summarize_report(head, partial=True)
-            if summary is None:
-                if size > FULL_READ_LIMIT:
-                    return f"unreadable: no report header in its first {HEAD_BYTES // 1024} KiB"
-                summary = summarize_report(head + handle.read())
+        head = handle.read(HEAD_BYTES)
+        # The header alone would make a cut-off copy look whole: check its end too.
+        handle.seek(max(size - 64, 0))
+        if not handle.read().rstrip().endswith(b"}"):
+            return "unreadable: the file is truncated (it does not end the JSON document)"
+        handle.seek(len(head))
+        summary = summarize_report(head, partial=True)
+        if summary is None:
+            if size > FULL_READ_LIMIT:
+                return f"unreadable: no report header in its first {HEAD_BYTES // 1024} KiB"
+            summary = summarize_report(head + handle.read())
     except ReportError as error:
         return f"unreadable: {error}"
     except OSError as error:
@@ -326,18 +365,11 @@ def _explain(error: OSError, directory: Path) -> str:
     return f"cannot write in {directory}: {error.strerror or error}"
 
 
-def _sync_directory(directory: Path) -> None:
-    """Flush the rename to disk too (best effort: not every platform can open a directory)."""
-    with suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+def _reason(error: OSError) -> str:
+    """Why a file cannot be opened, without its path (or a link's target)."""
+    if isinstance(error, UnsafeFileError):
+        return f"it is {error.strerror}"
+    return error.strerror or type(error).__name__
 
 
 def _shown(name: object) -> str:

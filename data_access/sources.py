@@ -14,13 +14,14 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from data_access.base import DataSource, DataSourceError, Progress
 from data_access.demo import generate_demo_frames, write_demo_files
 from data_access.files_source import TABLES, FilesSource
+from data_access.statuses import StatusRules
 
 ACCEPTED_FORMS = (
     "'demo' (the embedded demo data), the path of a directory holding services, metrics, "
@@ -39,8 +40,7 @@ def open_source(
     *,
     cache_dir: Path,
     mongodb_database: str,
-    failure_statuses: Collection[str],
-    success_statuses: Collection[str],
+    statuses: StatusRules,
     mapping_path: Path | None = None,
     today: date | None = None,
     progress: Progress | None = None,
@@ -53,7 +53,6 @@ def open_source(
     generation the first time.
     """
     text = spec.strip()
-    statuses = (tuple(sorted(failure_statuses)), tuple(sorted(success_statuses)))
     if text.startswith(MONGODB_SCHEMES):
         # Imported here: pymongo takes a noticeable part of a files-only process's start-up.
         from data_access.mongo_source import MongoSource, load_mapping
@@ -66,8 +65,7 @@ def open_source(
                 text,
                 mongodb_database,
                 mapping=load_mapping(mapping_path),
-                failure_statuses=failure_statuses,
-                success_statuses=success_statuses,
+                statuses=statuses,
             ),
         )
     if text == "demo":
@@ -82,12 +80,7 @@ def open_source(
     key = ("files", str(directory.resolve()), _directory_stamp(directory), statuses)
     return _cached(
         key,
-        lambda: FilesSource(
-            directory,
-            failure_statuses=failure_statuses,
-            success_statuses=success_statuses,
-            description=description,
-        ),
+        lambda: FilesSource(directory, statuses=statuses, description=description),
     )
 
 

@@ -263,9 +263,9 @@ def _init_db(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from analytics.config import ConfigError, parse_config
-    from analytics.report import ReportError, load_report, summary_csv, timeline_csv
+    from analytics.report import ReportError
     from data_access.base import DataSourceError
-    from data_access.report_store import ReportStoreError, write_atomic
+    from data_access.report_store import ReportStoreError
     from metrics_dashboard.runner import analysis_defaults, data_source_for, run_analysis
 
     settings = _settings(args, data_source=args.source, output_dir=args.out)
@@ -277,13 +277,12 @@ def _analyze(args: argparse.Namespace) -> int:
     progress = _TerminalProgress(sys.stderr)
     try:
         outcome = run_analysis(
-            config, settings=settings, source=data_source_for(settings), progress=progress
+            config,
+            settings=settings,
+            source=data_source_for(settings),
+            progress=progress,
+            csv=args.csv,
         )
-        if args.csv:
-            loaded = load_report(outcome.report_path.read_bytes())
-            stem = outcome.report_path.with_suffix("")
-            write_atomic(stem.with_name(stem.name + "_summary.csv"), summary_csv(loaded))
-            write_atomic(stem.with_name(stem.name + "_timeline.csv"), timeline_csv(loaded))
     except ConfigError as error:
         raise CliError(f"invalid configuration: {error}", EXIT_INVALID) from None
     except DataSourceError as error:
@@ -291,6 +290,15 @@ def _analyze(args: argparse.Namespace) -> int:
     except (ReportStoreError, ReportError) as error:
         raise CliError(str(error), EXIT_OUTPUT) from None
     progress.done()
+    quality = outcome.data_quality
+    for message in quality["warnings"]:
+        print(f"metrics-dashboard: warning: {message}", file=sys.stderr)
+    if quality["warnings_omitted"]:
+        print(
+            f"metrics-dashboard: warning: and {quality['warnings_omitted']} more (see the report's "
+            "data_quality)",
+            file=sys.stderr,
+        )
     print(
         f"{outcome.kind}: aggregated score {_percent(outcome.aggregated_score)} over "
         f"{outcome.window_start.isoformat()} .. {outcome.window_end.isoformat()} "
@@ -309,13 +317,13 @@ def _config_document(args: argparse.Namespace, defaults: Any) -> dict[str, Any]:
     document: dict[str, Any] = {"analysis_type": args.kind}
     if args.config is not None:
         try:
-            text = args.config.read_text(encoding="utf-8")
+            data = args.config.read_bytes()  # parse_config says so when it is not UTF-8
         except OSError as error:
             raise CliError(
-                f"cannot read --config {args.config}: {error.strerror}", EXIT_INVALID
+                f"cannot read --config {args.config}: {error.strerror or error}", EXIT_INVALID
             ) from None
         try:
-            document = parse_config(text).model_dump(mode="json", exclude_unset=True)
+            document = parse_config(data).model_dump(mode="json", exclude_unset=True)
         except ConfigError as error:
             raise CliError(f"{args.config}: {error}", EXIT_INVALID) from None
         if document["analysis_type"] != args.kind:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -28,12 +28,21 @@ from analytics.config import (
     resolve_availability,
     resolve_resilience,
 )
-from analytics.report import build_availability_report, build_resilience_report
+from analytics.report import (
+    Classification,
+    DataQuality,
+    build_availability_report,
+    build_resilience_report,
+    load_report,
+    summary_csv,
+    timeline_csv,
+)
 from analytics.resilience import score_resilience
 from data_access.base import DataSource, DataValidationError
 from data_access.config_store import load_defaults
-from data_access.report_store import ReportStore
+from data_access.report_store import ReportStore, companion_path
 from data_access.sources import open_source
+from data_access.statuses import StatusRules, StatusWords
 from metrics_dashboard.settings import Settings
 
 AnalysisKind = Literal["availability", "resilience"]
@@ -58,6 +67,8 @@ class RunOutcome:
     aggregated_score: float
     rows_scored: int
     seconds: float
+    data_quality: dict[str, Any]  # the report's data_quality section
+    extra_paths: tuple[Path, ...] = ()  # the CSV exports written with the report
 
 
 def _no_progress(_stage: str, _fraction: float) -> None:
@@ -74,15 +85,32 @@ def analysis_defaults(settings: Settings) -> AnalysisDefaults:
     return _defaults_for(settings.config_dir)
 
 
+def status_rules(settings: Settings) -> StatusRules:
+    """The status words of ``configs/defaults.json`` and the ``UNKNOWN_STATUS_POLICY``."""
+    defaults = analysis_defaults(settings)
+    availability, resilience = defaults.availability, defaults.resilience
+    return StatusRules(
+        checks=StatusWords.of(
+            failure=availability.failure_statuses,
+            success=availability.success_statuses,
+            name="availability",
+        ),
+        backups=StatusWords.of(
+            failure=resilience.failure_statuses,
+            success=resilience.success_statuses,
+            name="resilience",
+        ),
+        unknown_policy=settings.unknown_status_policy,
+    )
+
+
 def data_source_for(settings: Settings, spec: str | None = None) -> DataSource:
     """The data source named by ``spec`` (default: the configured one)."""
-    defaults = analysis_defaults(settings)
     return open_source(
         spec or settings.data_source,
         cache_dir=settings.cache_dir,
         mongodb_database=settings.mongodb_database_name,
-        failure_statuses=defaults.availability.failure_statuses,
-        success_statuses=defaults.resilience.success_statuses,
+        statuses=status_rules(settings),
         mapping_path=settings.config_dir / "mongodb_mapping.json",
     )
 
@@ -95,8 +123,10 @@ def run_analysis(
     output_dir: Path | None = None,
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
+    csv: bool = False,
 ) -> RunOutcome:
-    """Run one analysis and write its JSON report; return where it went.
+    """Run one analysis and write its JSON report (and, with ``csv``, its summary and timeline
+    CSV exports beside it, all or none); return where it went.
 
     Raises ``ConfigError`` for an invalid configuration, ``DataSourceError`` subclasses for data
     problems and ``ReportStoreError`` when the report cannot be written; whatever ``progress``
@@ -110,23 +140,22 @@ def run_analysis(
 
     report(STAGE_LOADING, 0.0)
     source = source or data_source_for(settings)
+    quality = DataQuality()  # this run's findings only: sources are shared between runs
+    rules = source.statuses
     if isinstance(config, AvailabilityConfig):
-        services = source.services()
+        services = source.services(quality=quality)
         params = resolve_availability(
             config, services, defaults, default_error_budget=settings.default_error_budget
         )
         start, end = _availability_window(config, source)
-        metrics = source.metrics(start=start, end=end, service_ids=list(params.index))
-        report(STAGE_SCORING, 0.4)
-        result = score_availability(
-            metrics,
-            params,
-            start=start,
-            end=end,
-            thresholds=AvailabilityThresholds.from_mapping(
-                defaults.availability.status_thresholds.model_dump()
-            ),
+        metrics = source.metrics(
+            start=start, end=end, service_ids=list(params.index), quality=quality
         )
+        report(STAGE_SCORING, 0.4)
+        thresholds = AvailabilityThresholds.from_mapping(
+            defaults.availability.status_thresholds.model_dump()
+        )
+        result = score_availability(metrics, params, start=start, end=end, thresholds=thresholds)
         report(STAGE_WRITING, 0.7)
         payload = build_availability_report(
             result,
@@ -134,16 +163,23 @@ def run_analysis(
             start=start,
             end=end,
             analysis_timestamp=analysis_timestamp,
+            classification=_classification(thresholds, rules.checks, rules),
+            data_quality=quality,
             timeline_point_limit=defaults.reports.timeline_point_limit,
         )
         rows = len(metrics)
     else:
-        targets = source.backup_targets()
+        targets = source.backup_targets(quality=quality)
         params = resolve_resilience(config, targets, defaults)
         start = _resilience_start(config, source)
         end = start + pd.Timedelta(hours=config.hours)
-        backups = source.backups(start=start, end=end, target_ids=list(params.index))
+        backups = source.backups(
+            start=start, end=end, target_ids=list(params.index), quality=quality
+        )
         report(STAGE_SCORING, 0.4)
+        thresholds = ResilienceThresholds.from_mapping(
+            defaults.resilience.status_thresholds.model_dump()
+        )
         result = score_resilience(
             backups,
             params,
@@ -151,9 +187,7 @@ def run_analysis(
             hours=config.hours,
             w_rpo=config.weights.rpo,
             w_success=config.weights.success,
-            thresholds=ResilienceThresholds.from_mapping(
-                defaults.resilience.status_thresholds.model_dump()
-            ),
+            thresholds=thresholds,
         )
         report(STAGE_WRITING, 0.7)
         payload = build_resilience_report(
@@ -163,19 +197,27 @@ def run_analysis(
             hours=config.hours,
             weights=config.weights.model_dump(),
             analysis_timestamp=analysis_timestamp,
+            classification=_classification(thresholds, rules.backups, rules),
+            data_quality=quality,
             timeline_point_limit=defaults.reports.timeline_point_limit,
         )
         rows = len(backups)
-    path = store.write(config.analysis_type, payload, when=analysis_timestamp)
+    companions = _csv_exports(payload) if csv else {}
+    path = store.write(
+        config.analysis_type, payload, when=analysis_timestamp, companions=companions
+    )
     report(STAGE_WRITING, 1.0)
     seconds = time.perf_counter() - started
     log.info(
-        "analysis done kind=%s report=%s rows=%d seconds=%.3f",
+        "analysis done kind=%s report=%s rows=%d seconds=%.3f data_quality_problems=%d",
         config.analysis_type,
         path.name,
         rows,
         seconds,
+        quality.problem_rows,
     )
+    for message in quality.warnings:
+        log.warning("report %s: %s", path.name, message)
     return RunOutcome(
         kind=config.analysis_type,
         report_name=path.name,
@@ -185,7 +227,29 @@ def run_analysis(
         aggregated_score=result.aggregated_score,
         rows_scored=rows,
         seconds=seconds,
+        data_quality=quality.section(),
+        extra_paths=tuple(companion_path(path, suffix) for suffix in companions),
     )
+
+
+def _classification(
+    thresholds: AvailabilityThresholds | ResilienceThresholds,
+    words: StatusWords,
+    rules: StatusRules,
+) -> Classification:
+    """What the report records of how it was classified (the source's effective words)."""
+    return Classification(
+        thresholds=thresholds,
+        failure_statuses=words.failure,
+        success_statuses=words.success,
+        unknown_status_policy=rules.unknown_policy,
+    )
+
+
+def _csv_exports(payload: bytes) -> dict[str, bytes]:
+    """The CSV exports of a report, by the suffix that names them after it."""
+    loaded = load_report(payload)
+    return {"_summary.csv": summary_csv(loaded), "_timeline.csv": timeline_csv(loaded)}
 
 
 def _availability_window(

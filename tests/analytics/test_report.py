@@ -18,13 +18,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analytics.classify import AvailabilityThresholds, ResilienceThresholds
 from analytics.report import (
+    Classification,
+    DataQuality,
     ReportError,
     analysis_dates,
     build_availability_report,
     build_resilience_report,
     load_report,
+    report_data_quality,
     report_kind,
+    report_thresholds,
     summarize_report,
     summary_csv,
     thinned_positions,
@@ -41,6 +46,17 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 START = pd.Timestamp("2026-01-01T00:00:00Z")
 END = pd.Timestamp("2026-01-02T00:00:00Z")
 ANALYSED_AT = pd.Timestamp("2026-01-02T06:30:00Z")
+AVAILABILITY_CLASSIFICATION = Classification(
+    thresholds=AvailabilityThresholds(),
+    failure_statuses=("down", "timeout"),
+    success_statuses=("up", "ok"),
+)
+RESILIENCE_CLASSIFICATION = Classification(
+    thresholds=ResilienceThresholds(),
+    failure_statuses=("failed",),
+    success_statuses=("success", "completed"),
+    unknown_status_policy="failure",
+)
 
 
 def at(text: str) -> pd.Timestamp:
@@ -159,11 +175,21 @@ def resilience_sample() -> tuple[ResilienceResult, pd.DataFrame]:
     return result, params
 
 
+def sample_data_quality() -> DataQuality:
+    """What a files source records for 12 rows spelled DOWNN and 3 rows of an unknown service."""
+    quality = DataQuality()
+    quality.add_unknown_statuses({"DOWNN": 12})
+    quality.warn("metrics.csv: 12 rows have statuses in neither ...: 'DOWNN' (12); left out")
+    quality.add_dropped_rows("metrics.csv: rows naming services not in services.csv", 3)
+    quality.warn("metrics.csv: 3 rows name services not in services.csv (ignored): ghost")
+    return quality
+
+
 def availability_bytes(limit: int = 1000) -> bytes:
     result, params = availability_sample()
     return build_availability_report(
-        result, params=params, start=START, end=END, analysis_timestamp=ANALYSED_AT,
-        timeline_point_limit=limit,
+        result, params=params, start=START, end=END, analysis_timestamp=ANALYSED_AT, classification=AVAILABILITY_CLASSIFICATION,
+        data_quality=sample_data_quality(), timeline_point_limit=limit,
     )  # fmt: skip
 
 
@@ -171,7 +197,7 @@ def resilience_bytes() -> bytes:
     result, params = resilience_sample()
     return build_resilience_report(
         result, params=params, start=START, hours=2, weights={"rpo": 0.6, "success": 0.4},
-        analysis_timestamp=ANALYSED_AT,
+        analysis_timestamp=ANALYSED_AT, classification=RESILIENCE_CLASSIFICATION,
     )  # fmt: skip
 
 
@@ -182,9 +208,26 @@ def test_availability_layout_and_units() -> None:
     report = orjson.loads(availability_bytes())
     assert list(report) == [
         "schema_version", "analysis_type", "analysis_timestamp", "analysis_dates", "window",
-        "summary", "configuration", "services", "aggregated_timeline",
+        "summary", "classification", "data_quality", "configuration", "services",
+        "aggregated_timeline",
     ]  # fmt: skip
-    assert (report["schema_version"], report["analysis_type"]) == (1, "availability")
+    assert (report["schema_version"], report["analysis_type"]) == (2, "availability")
+    assert report["classification"] == {
+        "status_thresholds": {"critical_below": 0.5, "good_above": 0.8},
+        "failure_statuses": ["down", "timeout"],
+        "success_statuses": ["ok", "up"],
+        "unknown_status_policy": "unknown",
+    }
+    assert report["data_quality"] == {
+        "unknown_statuses": {"DOWNN": 12},
+        "unknown_status_rows": 12,
+        "dropped_rows": {"metrics.csv: rows naming services not in services.csv": 3},
+        "warnings": [
+            "metrics.csv: 12 rows have statuses in neither ...: 'DOWNN' (12); left out",
+            "metrics.csv: 3 rows name services not in services.csv (ignored): ghost",
+        ],
+        "warnings_omitted": 0,
+    }
     assert report["analysis_timestamp"] == "2026-01-02T06:30:00Z"
     assert report["analysis_dates"] == ["2026-01-01"]
     assert report["window"] == {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}
@@ -238,8 +281,17 @@ def test_resilience_layout_and_units() -> None:
     report = orjson.loads(resilience_bytes())
     assert list(report) == [
         "schema_version", "analysis_type", "analysis_timestamp", "window", "summary",
-        "configuration", "targets", "aggregated_timeline",
+        "classification", "data_quality", "configuration", "targets", "aggregated_timeline",
     ]  # fmt: skip
+    assert report["classification"] == {
+        "status_thresholds": {
+            "excellent_above": 0.9, "good_from": 0.75, "acceptable_from": 0.6, "critical_from": 0.4,
+        },
+        "failure_statuses": ["failed"],
+        "success_statuses": ["completed", "success"],
+        "unknown_status_policy": "failure",
+    }  # fmt: skip
+    assert report["data_quality"]["unknown_status_rows"] == 0
     assert report["window"] == {
         "start": "2026-01-01T00:00:00Z",
         "end": "2026-01-01T02:00:00Z",
@@ -283,7 +335,12 @@ def test_empty_selection_gives_a_null_aggregate() -> None:
     )
     report = orjson.loads(
         build_availability_report(
-            result, params=params, start=START, end=END, analysis_timestamp=ANALYSED_AT
+            result,
+            params=params,
+            start=START,
+            end=END,
+            analysis_timestamp=ANALYSED_AT,
+            classification=AVAILABILITY_CLASSIFICATION,
         )
     )
     assert report["services"] == {} and report["aggregated_timeline"] == []
@@ -300,7 +357,13 @@ def test_empty_selection_gives_a_null_aggregate() -> None:
 )
 def test_builder_refuses_bad_arguments(change: dict, message: str) -> None:
     result, params = availability_sample()
-    arguments = dict(start=START, end=END, analysis_timestamp=ANALYSED_AT, timeline_point_limit=10)
+    arguments = dict(
+        start=START,
+        end=END,
+        analysis_timestamp=ANALYSED_AT,
+        classification=AVAILABILITY_CLASSIFICATION,
+        timeline_point_limit=10,
+    )
     with pytest.raises(ValueError, match=message):
         build_availability_report(result, params=params, **{**arguments, **change})
 
@@ -314,6 +377,7 @@ def test_builder_refuses_inconsistent_results() -> None:
             start=START,
             end=END,
             analysis_timestamp=ANALYSED_AT,
+            classification=AVAILABILITY_CLASSIFICATION,
         )
     shuffled = AvailabilityResult(
         services=result.services, timeline=result.timeline.iloc[::-1], aggregated_timeline=result.aggregated_timeline,
@@ -321,7 +385,12 @@ def test_builder_refuses_inconsistent_results() -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match="sorted by id"):
         build_availability_report(
-            shuffled, params=params, start=START, end=END, analysis_timestamp=ANALYSED_AT
+            shuffled,
+            params=params,
+            start=START,
+            end=END,
+            analysis_timestamp=ANALYSED_AT,
+            classification=AVAILABILITY_CLASSIFICATION,
         )
 
 
@@ -423,7 +492,7 @@ def reference_availability(result: AvailabilityResult, params: pd.DataFrame, lim
     ]
     percent = lambda value: None if np.isnan(value) else float(value) * 100  # noqa: E731
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "analysis_type": "availability",
         "analysis_timestamp": "2026-01-02T06:30:00Z",
         "analysis_dates": ["2026-01-01"],
@@ -435,6 +504,19 @@ def reference_availability(result: AvailabilityResult, params: pd.DataFrame, lim
                 status: int((services["final_status"] == status).sum())
                 for status in (*AVAILABILITY_STATUSES, "NO_DATA")
             },
+        },
+        "classification": {
+            "status_thresholds": {"critical_below": 0.5, "good_above": 0.8},
+            "failure_statuses": ["down", "timeout"],
+            "success_statuses": ["ok", "up"],
+            "unknown_status_policy": "unknown",
+        },
+        "data_quality": {
+            "unknown_statuses": {},
+            "unknown_status_rows": 0,
+            "dropped_rows": {},
+            "warnings": [],
+            "warnings_omitted": 0,
         },
         "configuration": {
             "service_error_budgets": {k: int(v) for k, v in services["error_budget"].items()},
@@ -509,6 +591,7 @@ def test_fast_report_equals_the_dict_built_reference(case: tuple) -> None:
         start=START,
         end=END,
         analysis_timestamp=ANALYSED_AT,
+        classification=AVAILABILITY_CLASSIFICATION,
         timeline_point_limit=limit,
     )
     assert orjson.loads(fast) == json.loads(
@@ -577,7 +660,7 @@ DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("schema_version", 2, "unsupported schema_version 2 (this program reads 1, and the older tool's files, which have none)"),
+        ("schema_version", 3, "unsupported schema_version 3 (this program reads 1, 2, and the older tool's files, which have none)"),
         ("schema_version", True, "unsupported schema_version True"),
         ("analysis_type", "latency", "analysis_type: 'latency' is not allowed"),
         ("analysis_type", DELETE, 'not a report: missing key "analysis_type"'),
@@ -974,5 +1057,132 @@ def test_builder_refuses_unknown_ids_and_statuses() -> None:
     for broken, message in cases:
         with pytest.raises(ValueError, match=message):
             build_availability_report(
-                broken, params=params, start=START, end=END, analysis_timestamp=ANALYSED_AT
+                broken,
+                params=params,
+                start=START,
+                end=END,
+                analysis_timestamp=ANALYSED_AT,
+                classification=AVAILABILITY_CLASSIFICATION,
             )
+
+
+# --- classification and data quality (schema version 2) ----------------------------------
+
+
+def test_a_report_gives_the_thresholds_it_was_classified_with() -> None:
+    report = load_report(availability_bytes())
+    assert report_thresholds(report) == AvailabilityThresholds(critical_below=0.5, good_above=0.8)
+    changed = edit(
+        report, "classification.status_thresholds", {"critical_below": 0.25, "good_above": 0.95}
+    )
+    assert report_thresholds(load_report(orjson.dumps(changed))) == AvailabilityThresholds(
+        critical_below=0.25, good_above=0.95
+    )
+    resilience = load_report(resilience_bytes())
+    assert report_thresholds(resilience) == ResilienceThresholds()
+
+
+@pytest.mark.parametrize(
+    "older",
+    [
+        (FIXTURES / "legacy_availability_report.json").read_bytes(),
+        orjson.dumps(
+            {
+                key: value
+                for key, value in {
+                    **orjson.loads(availability_bytes()),
+                    "schema_version": 1,
+                }.items()
+                if key not in ("classification", "data_quality")
+            }
+        ),
+    ],
+    ids=["older tool", "schema 1"],
+)
+def test_older_reports_get_the_default_thresholds_and_an_empty_data_quality(older: bytes) -> None:
+    report = load_report(older)
+    assert "classification" not in report and "data_quality" not in report
+    assert report_thresholds(report) == AvailabilityThresholds()
+    assert report_data_quality(report) == {
+        "unknown_statuses": {},
+        "unknown_status_rows": 0,
+        "dropped_rows": {},
+        "warnings": [],
+        "warnings_omitted": 0,
+    }
+
+
+def test_a_version_2_report_without_the_sections_gets_the_defaults() -> None:
+    document = orjson.loads(availability_bytes())
+    del document["classification"], document["data_quality"]
+    report = load_report(orjson.dumps(document))
+    assert report_thresholds(report) == AvailabilityThresholds()
+    assert report_data_quality(report)["unknown_status_rows"] == 0
+
+
+def test_report_data_quality_reads_the_section() -> None:
+    quality = report_data_quality(load_report(availability_bytes()))
+    assert quality["unknown_statuses"] == {"DOWNN": 12}
+    assert quality["dropped_rows"] == {"metrics.csv: rows naming services not in services.csv": 3}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("classification.status_thresholds.good_above", 0.3, "out of order"),
+        ("classification.status_thresholds.extra", 0.3, None),
+        ("classification.unknown_status_policy", "ignore", "unknown_status_policy"),
+        ("data_quality.unknown_status_rows", -1, "data_quality.unknown_status_rows"),
+        ("data_quality.warnings", ["w"] * 21, "data_quality.warnings"),
+        ("data_quality.unknown_statuses.DOWNN", "12", "data_quality.unknown_statuses"),
+    ],
+)
+def test_version_2_sections_are_validated(path: str, value: Any, message: str | None) -> None:
+    document = edit(orjson.loads(availability_bytes()), path, value)
+    if message is None:  # an unknown key is dropped, as everywhere in a report
+        assert "extra" not in load_report(orjson.dumps(document))["classification"]
+        return
+    with pytest.raises(ReportError, match=message):
+        load_report(orjson.dumps(document))
+
+
+def test_the_header_counts_the_data_quality_problems() -> None:
+    summary = summarize_report(availability_bytes()[:4096], partial=True)
+    assert summary is not None and summary.data_quality_problems == 12 + 3
+    assert summarize_report(resilience_bytes()).data_quality_problems == 0
+    legacy = (FIXTURES / "legacy_availability_report.json").read_bytes()
+    assert summarize_report(legacy).data_quality_problems == 0
+
+
+def test_the_builder_refuses_thresholds_of_the_other_kind() -> None:
+    result, params = availability_sample()
+    with pytest.raises(TypeError, match="ResilienceThresholds given where the report needs"):
+        build_availability_report(
+            result,
+            params=params,
+            start=START,
+            end=END,
+            analysis_timestamp=ANALYSED_AT,
+            classification=RESILIENCE_CLASSIFICATION,
+        )
+
+
+def test_data_quality_keeps_20_distinct_warnings_and_counts_the_rest() -> None:
+    quality = DataQuality()
+    for number in range(30):
+        quality.warn(f"problem {number}")
+        quality.warn(f"problem {number}")  # the same finding twice is one message
+    section = quality.section()
+    assert section["warnings"] == [f"problem {number}" for number in range(20)]
+    assert section["warnings_omitted"] == 10
+
+
+def test_data_quality_names_the_most_frequent_words_and_counts_every_row() -> None:
+    quality = DataQuality()
+    quality.add_unknown_statuses({f"word{number:03d}": number + 1 for number in range(60)})
+    quality.add_unknown_statuses({"x" * 200: 1}, rows=5)  # 4 rows of words not named
+    section = quality.section()
+    assert len(section["unknown_statuses"]) == 50
+    assert min(section["unknown_statuses"].values()) == 11  # the 50 largest of 1..60
+    assert section["unknown_status_rows"] == sum(range(1, 61)) + 5
+    assert quality.problem_rows == section["unknown_status_rows"]

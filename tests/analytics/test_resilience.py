@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from unittest import mock
 
 import numpy as np
@@ -330,3 +331,78 @@ def test_non_boolean_success_column_is_rejected() -> None:
             hours=3,
             **DEFAULT_WEIGHTS,
         )
+
+
+# Fractional target RPOs (hours), as a configuration may give them: decimals whose binary value
+# is inexact (7.2, 36.6) as well as exact ones (2.5, 23.75).
+FRACTIONAL_RPO_HOURS = (
+    "1.5",
+    "2.25",
+    "2.5",
+    "3.2",
+    "4.8",
+    "7.2",
+    "12.25",
+    "23.75",
+    "36.6",
+    "167.5",
+)
+
+
+@pytest.mark.parametrize("w_rpo_tenths", [10, 8, 6, 5])
+def test_statuses_match_exact_rationals_for_fractional_rpos_and_sub_hour_ages(
+    w_rpo_tenths: int,
+) -> None:
+    """The engine's statuses against integer arithmetic on the exact rationals, for fractional
+    target RPOs and ages with minutes (a success at START + m minutes, m = 0 .. 59, is d hours
+    old at instant k: d = k - m / 60), with success rates 1, 1/2 and 1/4 (f failed runs beside
+    the success). Many cases sit exactly on a threshold (e.g. T = 2.5, w_RPO = 1: 1 - 1.5 / 2.5
+    = 0.4 at k = 2, m = 30), where a float rounding the wrong way would change the status."""
+    hours = 170  # past every target RPO: compliance reaches 0 for each
+    cases = [
+        (rpo, minute, failed)
+        for rpo in FRACTIONAL_RPO_HOURS
+        for minute in range(60)
+        for failed in (0, 1, 3)
+    ]
+    ids = [f"t{index}" for index in range(len(cases))]
+    rows = [
+        (target, START + pd.Timedelta(minutes=minute), succeeded)
+        for target, (_, minute, failed) in zip(ids, cases, strict=True)
+        for succeeded in (True, *[False] * failed)
+    ]
+    result = score_resilience(
+        backups_frame(rows, ids),
+        resilience_params({t: float(rpo) for t, (rpo, _, _) in zip(ids, cases, strict=True)},
+                          dict.fromkeys(ids, 1)),
+        start=START,
+        hours=hours,
+        w_rpo=w_rpo_tenths / 10,
+        w_success=(10 - w_rpo_tenths) / 10,
+    )  # fmt: skip
+    timeline = result.timeline
+    codes = timeline["status"].cat.codes.to_numpy().reshape(len(cases), hours)
+
+    # score x D as an integer, D = 10 x 60 x Tn x (1 + f), for T = Tn / Td and age (60 k - m) / 60:
+    # w x max(0, 60 Tn - (60 k - m) Td) x (1 + f) + (10 - w) x 60 Tn.
+    rpo = [Fraction(text) for text, _, _ in cases]
+    tn = np.array([value.numerator for value in rpo], dtype=np.int64)[:, None]
+    td = np.array([value.denominator for value in rpo], dtype=np.int64)[:, None]
+    minute = np.array([m for _, m, _ in cases], dtype=np.int64)[:, None]
+    runs = np.array([1 + f for _, _, f in cases], dtype=np.int64)[:, None]
+    k = np.arange(1, hours + 1, dtype=np.int64)[None, :]
+    compliance = np.maximum(0, 60 * tn - (60 * k - minute) * td)
+    scaled = w_rpo_tenths * compliance * runs + (10 - w_rpo_tenths) * 60 * tn
+    denominator = 10 * 60 * tn * runs
+    exact = np.select(
+        [scaled * 100 > 90 * denominator, scaled * 100 >= 75 * denominator,
+         scaled * 100 >= 60 * denominator, scaled * 100 >= 40 * denominator],
+        [0, 1, 2, 3],
+        4,
+    )  # fmt: skip
+    on_a_threshold = np.isin(scaled * 100, [bound * denominator for bound in (90, 75, 60, 40)])
+    assert on_a_threshold.sum() > 100  # the boundaries themselves are exercised
+    mismatches = np.argwhere(codes != exact)
+    assert not len(mismatches), [(cases[row], int(k[0, column])) for row, column in mismatches[:5]]
+    scores = timeline["score"].to_numpy().reshape(len(cases), hours)
+    np.testing.assert_allclose(scores, scaled / denominator, rtol=0, atol=1e-12)

@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 
 import data_access.demo as demo
-from data_access.demo import DemoFrames, generate_demo_frames, write_demo_files
+from analytics.report.quality import DataQuality, empty_data_quality
+from data_access.demo import generate_demo_frames, write_demo_files
 from data_access.files_source import FilesSource
+from data_access.frames import RawTables
 from data_access.statuses import classify_statuses, status_set
+from tests.data_access import RULES
 
 END_DAY = date(2026, 3, 10)
 # Mid-afternoon of END_DAY: the day before is the last full day.
@@ -35,12 +38,12 @@ END = pd.Timestamp("2026-03-11", tz="UTC")
 
 
 @pytest.fixture(scope="module")
-def frames() -> DemoFrames:
+def frames() -> RawTables:
     return generate_demo_frames(END_DAY, now=NOW)
 
 
 @pytest.fixture(scope="module")
-def checks(frames: DemoFrames) -> pd.DataFrame:
+def checks(frames: RawTables) -> pd.DataFrame:
     """The metrics with a ``failed`` column, as the default failure set classifies them."""
     metrics = frames.metrics.copy()
     metrics["failed"] = classify_statuses(metrics["status"], FAILURES).in_set
@@ -65,19 +68,19 @@ def assert_identical(left: pd.DataFrame, right: pd.DataFrame) -> None:
     assert left.equals(right)
 
 
-def test_same_seed_and_day_give_identical_frames(frames: DemoFrames) -> None:
+def test_same_seed_and_day_give_identical_frames(frames: RawTables) -> None:
     again = generate_demo_frames(END_DAY, now=NOW)
     for name in ("services", "metrics", "backup_targets", "backups"):
         assert_identical(getattr(frames, name), getattr(again, name))
 
 
-def test_another_seed_gives_other_data(frames: DemoFrames) -> None:
+def test_another_seed_gives_other_data(frames: RawTables) -> None:
     other = generate_demo_frames(END_DAY, seed=1, now=NOW)
     assert not frames.metrics["timestamp"].equals(other.metrics["timestamp"])
     pd.testing.assert_frame_equal(frames.services, other.services)
 
 
-def test_nothing_lies_in_the_future_and_an_earlier_now_only_cuts(frames: DemoFrames) -> None:
+def test_nothing_lies_in_the_future_and_an_earlier_now_only_cuts(frames: RawTables) -> None:
     assert frames.metrics["timestamp"].max() <= NOW
     assert frames.backups["timestamp"].max() <= NOW
     earlier_now = datetime(2026, 3, 8, 12, tzinfo=UTC)
@@ -94,7 +97,7 @@ def test_a_past_day_ends_at_the_end_of_that_day() -> None:
     assert frames.metrics["timestamp"].min() >= pd.Timestamp("2026-01-02", tz="UTC")
 
 
-def test_services_and_targets_cover_every_type(frames: DemoFrames) -> None:
+def test_services_and_targets_cover_every_type(frames: RawTables) -> None:
     services, targets = frames.services, frames.backup_targets
     assert len(services) >= 40 and services["service_id"].is_unique
     assert set(services["service_type"]) >= SERVICE_TYPES
@@ -170,7 +173,7 @@ def test_a_service_with_no_data_in_its_last_days(checks: pd.DataFrame) -> None:
     assert silent["timestamp"].max() < LAST_FULL_DAY
 
 
-def test_odd_spellings_of_statuses(frames: DemoFrames, checks: pd.DataFrame) -> None:
+def test_odd_spellings_of_statuses(frames: RawTables, checks: pd.DataFrame) -> None:
     metric_words = set(frames.metrics["status"].unique())
     assert metric_words >= {" DOWN", "Ok", "UP"}
     assert checks.loc[checks["status"] == " DOWN", "failed"].all()
@@ -180,7 +183,7 @@ def test_odd_spellings_of_statuses(frames: DemoFrames, checks: pd.DataFrame) -> 
     assert set(s.strip().lower() for s in backup_words) <= set(demo.BACKUP_STATUSES)
 
 
-def test_backup_schedules_and_occasional_failures(frames: DemoFrames) -> None:
+def test_backup_schedules_and_occasional_failures(frames: RawTables) -> None:
     backups = frames.backups.copy()
     backups["succeeded"] = classify_statuses(backups["status"], SUCCESSES).in_set
     gaps = backups.groupby("target_id", observed=True)["timestamp"].agg(lambda s: s.diff().median())
@@ -191,7 +194,7 @@ def test_backup_schedules_and_occasional_failures(frames: DemoFrames) -> None:
     assert backups.groupby("target_id", observed=True)["succeeded"].all().sum() < len(gaps)
 
 
-def test_stopped_failing_and_never_backed_up_targets(frames: DemoFrames) -> None:
+def test_stopped_failing_and_never_backed_up_targets(frames: RawTables) -> None:
     backups = frames.backups
     stopped = backups[backups["target_id"] == demo.STOPPED_TARGET]
     assert len(stopped) >= 20
@@ -206,7 +209,7 @@ def test_stopped_failing_and_never_backed_up_targets(frames: DemoFrames) -> None
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_written_files_read_back_through_the_files_source(
-    tmp_path: Path, frames: DemoFrames, fmt: str
+    tmp_path: Path, frames: RawTables, fmt: str
 ) -> None:
     small = shrink(frames)
     reported: list[tuple[str, float]] = []
@@ -219,7 +222,7 @@ def test_written_files_read_back_through_the_files_source(
         f"{name}.{fmt}" for name in ("services", "metrics", "backup_targets", "backups")
     )
     assert reported[-1] == (f"writing backups.{fmt}", 1.0)
-    source = FilesSource(directory, failure_statuses=FAILURES, success_statuses=SUCCESSES)
+    source = FilesSource(directory, statuses=RULES)
     pd.testing.assert_frame_equal(source.services(), small.services.astype(str))
     metrics = source.metrics()
     assert metrics["timestamp"].tolist() == small.metrics["timestamp"].tolist()
@@ -227,18 +230,20 @@ def test_written_files_read_back_through_the_files_source(
         metrics["failures"].tolist()
         == classify_statuses(small.metrics["status"], FAILURES).in_set.astype(int).tolist()
     )
-    assert len(source.backups()) == len(small.backups)
-    assert source.warnings == []
+    quality = DataQuality()
+    assert len(source.backups(quality=quality)) == len(small.backups)
+    source.metrics(quality=quality)
+    assert quality.section() == empty_data_quality()  # every demo word is a known one
 
 
-def shrink(frames: DemoFrames) -> DemoFrames:
+def shrink(frames: RawTables) -> RawTables:
     """Two days of the demo, to keep file tests fast."""
     metrics = frames.metrics[frames.metrics["timestamp"] >= LAST_FULL_DAY].reset_index(drop=True)
-    return DemoFrames(frames.services, metrics, frames.backup_targets, frames.backups)
+    return RawTables(frames.services, metrics, frames.backup_targets, frames.backups)
 
 
 def test_writing_into_an_existing_directory_replaces_files_and_the_other_format(
-    tmp_path: Path, frames: DemoFrames
+    tmp_path: Path, frames: RawTables
 ) -> None:
     small = shrink(frames)
     directory = tmp_path / "out"
@@ -256,7 +261,7 @@ def test_writing_into_an_existing_directory_replaces_files_and_the_other_format(
 
 
 def test_a_failed_write_leaves_nothing_behind(
-    tmp_path: Path, frames: DemoFrames, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, frames: RawTables, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
 
@@ -279,7 +284,7 @@ def test_a_failed_write_leaves_nothing_behind(
     ],
 )
 def test_write_errors(
-    tmp_path: Path, frames: DemoFrames, target: str, fmt: str, error: type[Exception], message: str
+    tmp_path: Path, frames: RawTables, target: str, fmt: str, error: type[Exception], message: str
 ) -> None:
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(error, match=message):

@@ -13,12 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analytics.report.quality import DataQuality
 from data_access.base import DataSource, DataSourceUnavailable, DataValidationError
 from data_access.files_source import FilesSource
 from data_access.statuses import classify_statuses, normalise_status, status_set
-
-FAILURES = ["down", "error", "failed", "critical", "timeout"]
-SUCCESSES = ["success", "completed", "ok", "warning"]
+from tests.data_access import FAILURES, RULES, status_rules
 
 SERVICES = """service_id,display_name,service_type
 web,Web frontend,web_service
@@ -69,7 +68,7 @@ def make_source(directory: Path, files: dict[str, str | bytes | None] | None = N
             (directory / name).write_bytes(content)
         else:
             (directory / name).write_text(content, encoding="utf-8")
-    return FilesSource(directory, failure_statuses=FAILURES, success_statuses=SUCCESSES)
+    return FilesSource(directory, statuses=RULES)
 
 
 @pytest.fixture
@@ -188,7 +187,7 @@ def test_extent_and_ping(source: FilesSource, tmp_path: Path) -> None:
         utc("2026-01-02"),
     )
     source.ping()
-    gone = FilesSource(tmp_path / "missing", failure_statuses=FAILURES, success_statuses=SUCCESSES)
+    gone = FilesSource(tmp_path / "missing", statuses=RULES)
     with pytest.raises(DataSourceUnavailable, match="does not exist"):
         gone.ping()
     with pytest.raises(DataSourceUnavailable, match="does not exist"):
@@ -319,25 +318,29 @@ def test_unknown_ids_are_dropped_counted_and_logged(
 ) -> None:
     ghosts = "".join(f"ghost{i},2026-01-01T00:00:00Z,down\n" for i in range(7))
     source = make_source(tmp_path / "d", {"metrics.csv": METRICS + ghosts + ghosts})
+    first_run, second_run = DataQuality(), DataQuality()
     with caplog.at_level(logging.WARNING):
-        metrics = source.metrics()
+        metrics = source.metrics(quality=first_run)
     assert len(metrics) == 7
     expected = (
         "metrics.csv: 14 rows name services not in services.csv (ignored): "
         "ghost0, ghost1, ghost2, ghost3, ghost4..."
     )
-    assert source.warnings == [expected]
-    assert expected in caplog.text
-    source.metrics()
-    assert source.warnings == [expected]  # parsed once, warned once
+    assert first_run.warnings == [expected]
+    assert first_run.dropped_rows == {"metrics.csv: rows naming services not in services.csv": 14}
+    assert caplog.text.count(expected) == 1
+    source.metrics(quality=second_run)  # parsed once and logged once, but every run is told
+    assert second_run.section() == first_run.section()
+    assert caplog.text.count(expected) == 1
 
 
 def test_unknown_backup_target_warning(tmp_path: Path) -> None:
     source = make_source(
         tmp_path / "d", {"backups.csv": BACKUPS + "old-vm,2026-01-01T00:00:00Z,success\n"}
     )
-    assert len(source.backups()) == 6
-    assert source.warnings == [
+    quality = DataQuality()
+    assert len(source.backups(quality=quality)) == 6
+    assert quality.warnings == [
         "backups.csv: 1 row names backup targets not in backup_targets.csv (ignored): old-vm"
     ]
 
@@ -462,8 +465,9 @@ def test_parquet_wins_over_csv_with_a_warning(tmp_path: Path) -> None:
             "service_type": pa.array(["x"]),
         },
     )
-    assert source.services()["service_id"].tolist() == ["web"]
-    assert source.warnings == [
+    quality = DataQuality()
+    assert source.services(quality=quality)["service_id"].tolist() == ["web"]
+    assert quality.warnings == [
         "both services.csv and services.parquet exist: reading services.parquet, ignoring services.csv"
     ]
 
@@ -498,7 +502,7 @@ rows_strategy = st.lists(
     st.tuples(
         st.sampled_from([*SERVICE_IDS, "zz"]),
         st.integers(0, 50),
-        st.sampled_from(["up", "DOWN", " timeout", "ok ", "Error"]),
+        st.sampled_from(["up", "DOWN", " timeout", "ok ", "Error", "DOWNN"]),
     ),
     max_size=60,
 )
@@ -532,16 +536,20 @@ def test_metrics_selection_matches_a_pandas_reference(
     def at(minute: int | None) -> pd.Timestamp | None:
         return None if minute is None else base + pd.Timedelta(minutes=minute)
 
-    actual = source.metrics(start=at(start), end=at(end), service_ids=selection)
+    quality = DataQuality()
+    actual = source.metrics(start=at(start), end=at(end), service_ids=selection, quality=quality)
 
     reference = pd.DataFrame(rows, columns=["service_id", "minute", "status"])
     reference = reference[reference["service_id"].isin(SERVICE_IDS)]
+    typos = reference["status"] == "DOWNN"  # unknown: counted, left out of the frame
     if selection is not None:
         reference = reference[reference["service_id"].isin(selection)]
     if start is not None:
         reference = reference[reference["minute"] >= start]
     if end is not None:
         reference = reference[reference["minute"] < end]
+    assert quality.unknown_status_rows == int(typos[reference.index].sum())
+    reference = reference[reference["status"] != "DOWNN"]
     reference = reference.sort_values(["service_id", "minute"], kind="stable")
     failed = reference["status"].str.strip().str.lower().isin(FAILURES)
     assert list(actual["service_id"].astype(str)) == list(reference["service_id"])
@@ -591,6 +599,7 @@ def test_status_set_errors(labels: object, message: str) -> None:
         status_set(labels, name="failure_statuses")  # type: ignore[arg-type]
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.text(max_size=6) | st.none(), max_size=30),
     st.lists(st.text(min_size=1, max_size=6).filter(str.strip), min_size=1, max_size=4),
@@ -604,3 +613,79 @@ def test_classification_matches_a_per_row_reference(
         v is not None and normalise_status(v) in member_set for v in values
     ]
     assert flags.blank.tolist() == [v is None or not v.strip() for v in values]
+    known = member_set | {"up"}
+    unknown = classify_statuses(pd.Series(values, dtype=object), member_set, known).unknown
+    assert unknown.tolist() == [
+        v is not None and bool(v.strip()) and normalise_status(v) not in known for v in values
+    ]
+
+
+# -- unknown status words ------------------------------------------------------------------------
+
+TYPO_METRICS = METRICS + "web,2026-01-01T00:20:00Z,DOWNN\ndb,2026-01-01T00:30:00Z,DOWNN\n"
+TYPO_METRICS += "db,2026-01-02T00:00:00Z, downn \nweb,2026-01-01T00:25:00Z,maintenance\n"
+
+
+def typo_source(directory: Path, policy: str) -> FilesSource:
+    make_source(directory, {"metrics.csv": TYPO_METRICS})
+    return FilesSource(directory, statuses=status_rules(policy))
+
+
+@pytest.mark.parametrize(
+    ("policy", "failures"),
+    [
+        # db (00:00 up, 00:30 DOWNN, 12:00 error), then web (up, DOWN, Timeout, ok, DOWNN at
+        # 00:20, maintenance at 00:25): the typo rows are left out, or count as failures.
+        ("unknown", [0, 1, 0, 1, 1, 0]),
+        ("failure", [0, 1, 1, 0, 1, 1, 0, 1, 1]),
+    ],
+)
+def test_unknown_status_words_are_counted_and_treated_by_policy(
+    tmp_path: Path, policy: str, failures: list[int]
+) -> None:
+    quality = DataQuality()
+    window = {"start": utc("2026-01-01"), "end": utc("2026-01-02")}  # the 2nd of Jan is outside
+    metrics = typo_source(tmp_path / "d", policy).metrics(**window, quality=quality)
+    assert metrics["failures"].tolist() == failures
+    assert quality.unknown_statuses == {"DOWNN": 2, "maintenance": 1}  # as written, in the window
+    assert quality.unknown_status_rows == 3
+    (message,) = quality.warnings
+    assert message.startswith(
+        "metrics.csv: 3 rows have statuses in neither availability.failure_statuses nor "
+        "availability.success_statuses: 'DOWNN' (2), 'maintenance' (1); "
+    )
+    assert ("counted as failures" if policy == "failure" else "left out of the scores") in message
+
+
+def test_unknown_status_words_count_only_the_selected_ids_and_window(tmp_path: Path) -> None:
+    source = typo_source(tmp_path / "d", "unknown")
+    quality = DataQuality()
+    source.metrics(service_ids=["db"], quality=quality)
+    assert quality.unknown_statuses == {"DOWNN": 1, " downn ": 1}  # each spelling as written
+    clean = DataQuality()
+    source.metrics(start=utc("2026-01-01T00:40:00"), end=utc("2026-01-01T12:00:00"), quality=clean)
+    assert clean.section()["unknown_status_rows"] == 0 and clean.warnings == []
+
+
+def test_the_error_policy_stops_with_the_words_and_counts(tmp_path: Path) -> None:
+    source = typo_source(tmp_path / "d", "error")
+    with pytest.raises(DataValidationError) as raised:
+        source.metrics()
+    message = str(raised.value)
+    assert "4 rows have statuses in neither availability.failure_statuses" in message
+    assert "'DOWNN' (2), ' downn ' (1), 'maintenance' (1)" in message
+    assert "the analysis stops" in message
+    # A window without unknown words is analysed.
+    assert len(source.metrics(start=utc("2026-01-01T00:40:00"), end=utc("2026-01-01T13:00:00")))
+
+
+@pytest.mark.parametrize(("policy", "runs"), [("unknown", 6), ("failure", 7)])
+def test_unknown_backup_statuses(tmp_path: Path, policy: str, runs: int) -> None:
+    make_source(tmp_path / "d", {"backups.csv": BACKUPS + "ct,2026-01-01T09:00:00Z,Succes\n"})
+    source = FilesSource(tmp_path / "d", statuses=status_rules(policy))
+    quality = DataQuality()
+    backups = source.backups(quality=quality)
+    assert len(backups) == runs  # a run with an unknown word is a failed run, or left out
+    assert not backups["succeeded"][backups["timestamp"] == utc("2026-01-01T09:00:00")].any()
+    assert quality.unknown_statuses == {"Succes": 1}
+    assert "resilience.failure_statuses nor resilience.success_statuses" in quality.warnings[0]

@@ -24,9 +24,8 @@ from data_access.mongo_source import (
     create_indexes,
     metrics_pipeline,
 )
+from tests.data_access import status_rules
 from tests.data_access.test_mongo_source import (
-    FAILURES,
-    SUCCESSES,
     at,
     check_backups,
     check_demo_round_trip,
@@ -62,8 +61,7 @@ def source(db: Database) -> MongoSource:
         MONGODB_TEST_URI,
         db.name,
         mapping=MongoMapping(),
-        failure_statuses=FAILURES,
-        success_statuses=SUCCESSES,
+        statuses=status_rules(),
     )
 
 
@@ -103,7 +101,7 @@ def test_the_metrics_pipeline_starts_with_an_index_scan(db: Database, source: Mo
         service_ids=["web", "db"],
         start=at("2026-01-01"),
         end=at("2026-01-02"),
-        failure_statuses=FAILURES,
+        words=status_rules().checks,
     )
     explained = db.command(
         "explain",

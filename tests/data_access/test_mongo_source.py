@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,9 +29,11 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from analytics.report.quality import DataQuality
 from data_access.base import DataSource, DataSourceError, DataSourceUnavailable, DataValidationError
-from data_access.demo import DemoFrames, generate_demo_frames, write_demo_files
+from data_access.demo import generate_demo_frames, write_demo_files
 from data_access.files_source import FilesSource
+from data_access.frames import RawTables
 from data_access.mongo_source import (
     DEFAULT_MAPPING_FILE,
     MetricsMapping,
@@ -44,11 +46,11 @@ from data_access.mongo_source import (
     load_mapping,
     metrics_pipeline,
     redacted,
+    undated_pipeline,
     with_retry,
 )
-
-FAILURES = ["down", "error", "failed", "critical", "timeout"]
-SUCCESSES = ["success", "completed", "ok", "warning"]
+from data_access.statuses import StatusWords
+from tests.data_access import status_rules
 
 
 def utc(text: str) -> pd.Timestamp:
@@ -130,14 +132,8 @@ def seed(db: Database) -> None:
     )
 
 
-def default_source(client: Any, database: str) -> MongoSource:
-    return MongoSource(
-        client,
-        database,
-        mapping=MongoMapping(),
-        failure_statuses=FAILURES,
-        success_statuses=SUCCESSES,
-    )
+def default_source(client: Any, database: str, policy: str = "unknown") -> MongoSource:
+    return MongoSource(client, database, mapping=MongoMapping(), statuses=status_rules(policy))
 
 
 def rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
@@ -146,19 +142,24 @@ def rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
 
 def check_services(source: MongoSource) -> None:
     assert isinstance(source, DataSource)
-    assert rows(source.services()) == [
+    quality = DataQuality()
+    assert rows(source.services(quality=quality)) == [
         ("db", "Main database", "database"),
         ("idle", "idle", "mystery"),
         ("web", "Web frontend", "web_service"),
     ]
-    assert source.warnings == [
+    assert quality.warnings == [
         "collection 'assets': 1 documents without a string 'service_id' (ignored)"
     ]
+    assert quality.dropped_rows == {
+        "collection 'assets': documents without a string 'service_id'": 1
+    }
     assert source.backup_targets()["target_id"].tolist() == ["ct", "never", "vm"]
 
 
 def check_metrics(source: MongoSource) -> None:
-    metrics = source.metrics()
+    quality = DataQuality()
+    metrics = source.metrics(quality=quality)
     assert list(metrics.columns) == ["service_id", "timestamp", "failures"]
     assert metrics["service_id"].cat.categories.tolist() == ["db", "idle", "web"]
     assert str(metrics["timestamp"].dtype) == "datetime64[ns, UTC]"
@@ -171,7 +172,10 @@ def check_metrics(source: MongoSource) -> None:
         ("web", utc("2026-01-01T00:05"), 2),  # two failure rows at one instant, counted in $group
         ("web", utc("2026-01-01T00:10"), 0),
     ]
-    assert "collection 'metrics': 1 documents without a 'status' value (ignored)" in source.warnings
+    assert (
+        "collection 'metrics': 1 documents without a 'status' value (ignored)" in quality.warnings
+    )
+    assert quality.unknown_status_rows == 0
     # half-open window, id selection (an unknown id selects nothing)
     window = source.metrics(
         start=utc("2026-01-01T00:05"), end=utc("2026-01-01T12:00"), service_ids=["web", "nope"]
@@ -226,7 +230,7 @@ def check_hostile_ids_are_refused(source: MongoSource) -> None:
             source.backups(target_ids=ids)  # type: ignore[arg-type]
 
 
-def demo_subset() -> DemoFrames:
+def demo_subset() -> RawTables:
     """A day of a few demo services, and a few targets: enough patterns, small enough for a fake."""
     frames = generate_demo_frames(date(2026, 3, 10), now=datetime(2026, 3, 10, 15, tzinfo=UTC))
     services = ["haproxy-edge", "mysql-erp", "jenkins-master"]
@@ -235,7 +239,7 @@ def demo_subset() -> DemoFrames:
         frames.metrics["service_id"].isin(services)
         & frames.metrics["timestamp"].between(utc("2026-03-09"), utc("2026-03-10"))
     ]
-    return DemoFrames(
+    return RawTables(
         services=frames.services[frames.services["service_id"].isin(services)],
         metrics=metrics.reset_index(drop=True),
         backup_targets=frames.backup_targets[frames.backup_targets["target_id"].isin(targets)],
@@ -257,9 +261,7 @@ def check_demo_round_trip(db: Database, source: MongoSource, tmp_path: Path) -> 
     assert again == counts
     assert db.metrics.count_documents({}) == len(subset.metrics)
     files = FilesSource(
-        write_demo_files(tmp_path / "demo", subset, fmt="parquet"),
-        failure_statuses=FAILURES,
-        success_statuses=SUCCESSES,
+        write_demo_files(tmp_path / "demo", subset, fmt="parquet"), statuses=status_rules()
     )
     window = {"start": utc("2026-03-09"), "end": utc("2026-03-10")}
     pd.testing.assert_frame_equal(source.services(), files.services())
@@ -341,29 +343,19 @@ def test_a_custom_mapping_reads_another_layout(db: Database) -> None:
             "failure_statuses": ["ko"],
         }
     )
-    source = MongoSource(
-        db.client, db.name, mapping=mapping, failure_statuses=FAILURES, success_statuses=SUCCESSES
-    )
+    source = MongoSource(db.client, db.name, mapping=mapping, statuses=status_rules())
     assert rows(source.services()) == [("mail", "Mail relay", "mail")]
-    # the probe filter keeps one row per instant; the mapping's own failure words replace "down"
-    assert rows(source.metrics()) == [
-        ("mail", utc("2026-01-01T00:00"), 1),
-        ("mail", utc("2026-01-01T00:01"), 0),
-    ]
+    # The probe filter keeps one row per instant; the mapping's own failure words replace the
+    # configured ones, so "down" is no word of this database: counted, and left out.
+    quality = DataQuality()
+    assert rows(source.metrics(quality=quality)) == [("mail", utc("2026-01-01T00:00"), 1)]
+    assert quality.unknown_statuses == {"down": 1}
+    assert source.statuses.checks.failure == {"ko"}
 
 
 @pytest.mark.parametrize(
     ("documents", "call", "message"),
     [
-        (
-            {
-                "metrics": [
-                    {"service_id": "web", "timestamp": "2026-01-01T00:00:00Z", "status": "up"}
-                ]
-            },
-            "metrics",
-            "field 'timestamp' holds str values such as '2026-01-01T00:00:00Z'; store timestamps as BSON dates",
-        ),
         (
             {"assets": [{"service_id": "web"}]},
             "services",
@@ -389,7 +381,7 @@ def test_metrics_pipeline_matches_indexed_fields_first_then_groups() -> None:
         service_ids=["a", "b"],
         start=at("2026-01-01"),
         end=at("2026-01-02"),
-        failure_statuses={"down", "timeout"},
+        words=StatusWords.of(failure={"down", "timeout"}, success={"up"}, name="availability"),
     )
     assert [next(iter(stage)) for stage in pipeline] == [
         "$match",
@@ -410,18 +402,23 @@ def test_metrics_pipeline_matches_indexed_fields_first_then_groups() -> None:
     assert group["failures"] == {
         "$sum": {"$cond": [{"$in": ["$status", ["down", "timeout"]]}, 1, 0]}
     }
+    known_or_blank = {
+        "$or": [{"$in": ["$status", ["down", "timeout", "up"]]}, {"$eq": ["$status", ""]}]
+    }
+    unknown = {"$cond": [known_or_blank, False, True]}
+    assert group["unknown"] == {"$sum": {"$cond": [unknown, 1, 0]}}
 
 
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [
-        (None, None, None),
+        (None, None, {"$type": "date"}),  # dates only, also without a window
         ("2026-01-01", None, {"$gte": at("2026-01-01")}),
         (None, "2026-01-02", {"$lte": at("2026-01-02")}),
     ],
 )
 def test_backups_pipeline_window_is_closed(
-    start: str | None, end: str | None, expected: dict | None
+    start: str | None, end: str | None, expected: dict
 ) -> None:
     mapping = MongoMapping().backups.model_copy(update={"filter": {"kind": "backup"}})
     pipeline = backups_pipeline(
@@ -429,9 +426,9 @@ def test_backups_pipeline_window_is_closed(
         target_ids=["t"],
         start=None if start is None else at(start),
         end=None if end is None else at(end),
-        success_statuses={"success"},
+        words=StatusWords.of(failure={"failed"}, success={"success"}, name="resilience"),
     )
-    selection = {"target_id": {"$in": ["t"]}} | ({"timestamp": expected} if expected else {})
+    selection = {"target_id": {"$in": ["t"]}, "timestamp": expected}
     assert pipeline[0] == {"$match": {"$and": [selection, {"kind": "backup"}]}}
     assert pipeline[1] == {"$sort": {"target_id": 1, "timestamp": 1}}
 
@@ -509,16 +506,29 @@ def test_an_unreachable_server_fails_fast_with_a_clear_message(
         "mongodb://admin:s3cret@127.0.0.1:1/?authSource=admin",
         "pmi_infrastructure",
         mapping=MongoMapping(),
-        failure_statuses=FAILURES,
-        success_statuses=SUCCESSES,
+        statuses=status_rules(),
         server_selection_timeout_ms=300,
     )
     assert source.description == "MongoDB mongodb://127.0.0.1:1/pmi_infrastructure"
-    began = time.monotonic()
-    with caplog.at_level(logging.WARNING), pytest.raises(DataSourceUnavailable) as raised:
-        source.services()
-    assert time.monotonic() - began < 3
-    message = str(raised.value)
+    # Fast by configuration (what the driver waits for), not by a stopwatch: the call itself
+    # runs in a thread and is only waited for, with a generous bound.
+    assert source.database.client.options.server_selection_timeout == 0.3
+    outcome: list[BaseException] = []
+    finished = threading.Event()
+
+    def call() -> None:
+        try:
+            source.services()
+        except BaseException as error:
+            outcome.append(error)
+        finished.set()
+
+    with caplog.at_level(logging.WARNING):
+        threading.Thread(target=call, daemon=True).start()
+        assert finished.wait(timeout=120), "the call never ended"
+    (error,) = outcome
+    assert isinstance(error, DataSourceUnavailable)
+    message = str(error)
     assert message.startswith(
         "MongoDB mongodb://127.0.0.1:1/pmi_infrastructure did not answer while reading assets (2 attempt(s))"
     )
@@ -552,8 +562,7 @@ def test_a_bad_connection_string_is_a_clear_error(uri: str, database: str, messa
             uri,
             database,
             mapping=MongoMapping(),
-            failure_statuses=FAILURES,
-            success_statuses=SUCCESSES,
+            statuses=status_rules(),
         )
     assert "pw@" not in str(raised.value)
 
@@ -682,3 +691,139 @@ def test_loading_refuses_mappings_it_cannot_write(
     with pytest.raises(DataSourceError, match=message):
         load_frames_into_mongo(db, MongoMapping.model_validate(mapping), demo_subset())
     assert db.list_collection_names() == []
+
+
+# -- what a call leaves out is counted -----------------------------------------------------------
+
+
+def add_typos(db: Database) -> None:
+    db.metrics.insert_many(
+        [
+            {"service_id": "web", "timestamp": at("2026-01-01T00:20"), "status": "DOWNN"},
+            {"service_id": "web", "timestamp": at("2026-01-01T00:20"), "status": "down"},
+            {"service_id": "db", "timestamp": at("2026-01-01T00:30"), "status": "DOWNN"},
+            {"service_id": "db", "timestamp": at("2026-01-02T00:30"), "status": "maintenance"},
+        ]
+    )
+    db.backups.insert_one(
+        {"target_id": "ct", "timestamp": at("2026-01-01T04:00"), "status": "Succes"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "db_rows", "web_at_20"),
+    [
+        # db 00:30 (only DOWNN) is left out; at web 00:20 only the "down" row counts.
+        ("unknown", [("db", utc("2026-01-01T00:00"), 0), ("db", utc("2026-01-01T12:00"), 1)], 1),
+        # ... or every DOWNN row is a failure, at its instant.
+        (
+            "failure",
+            [
+                ("db", utc("2026-01-01T00:00"), 0),
+                ("db", utc("2026-01-01T00:30"), 1),
+                ("db", utc("2026-01-01T12:00"), 1),
+            ],
+            2,
+        ),
+    ],
+)
+def test_unknown_status_words_are_counted_by_word_and_treated_by_policy(
+    db: Database, policy: str, db_rows: list, web_at_20: int
+) -> None:
+    seed(db)
+    add_typos(db)
+    source = default_source(db.client, db.name, policy)
+    quality = DataQuality()
+    metrics = source.metrics(start=utc("2026-01-01"), end=utc("2026-01-02"), quality=quality)
+    assert [row for row in rows(metrics) if row[0] == "db"] == db_rows
+    assert (
+        dict(zip(metrics["timestamp"], metrics["failures"], strict=True))[utc("2026-01-01T00:20")]
+        == web_at_20
+    )
+    assert quality.unknown_statuses == {"DOWNN": 2}  # maintenance is on the 2nd: outside
+    assert quality.unknown_status_rows == 2
+    assert any(
+        message.startswith(
+            "collection 'metrics': 2 rows have statuses in neither availability.failure_statuses"
+        )
+        for message in quality.warnings
+    )
+    backups = DataQuality()
+    runs = source.backups(target_ids=["ct"], quality=backups)
+    assert backups.unknown_statuses == {"Succes": 1}
+    assert len(runs) == (2 if policy == "failure" else 1)
+    assert not runs["succeeded"].any()
+
+
+def test_the_error_policy_stops_a_mongodb_read(db: Database) -> None:
+    seed(db)
+    add_typos(db)
+    with pytest.raises(DataValidationError, match=r"'DOWNN' \(2\), 'maintenance' \(1\)"):
+        default_source(db.client, db.name, "error").metrics()
+
+
+@pytest.mark.parametrize(
+    "window",
+    [{}, {"start": utc("2026-01-01"), "end": utc("2026-01-03")}],
+    ids=["without a window", "with a window"],
+)
+def test_timestamps_that_are_not_dates_are_counted_with_an_example_id(
+    seeded: MongoSource, db: Database, window: dict
+) -> None:
+    """MongoDB compares values of one type only: a range of dates never matches a string, so
+    such documents used to vanish from every windowed analysis without a word (mongomock
+    brackets types the same way). They are now left out in both cases, and counted."""
+    text = db.metrics.insert_one(
+        {"service_id": "web", "timestamp": "2026-01-01T00:30:00Z", "status": "down"}
+    ).inserted_id
+    db.metrics.insert_many(
+        [
+            {"service_id": "db", "timestamp": 1767225600, "status": "down"},  # epoch seconds
+            {"service_id": "db", "status": "down"},  # no timestamp
+            {"service_id": "printer-1", "timestamp": "2026-01-01", "status": "down"},  # not read
+        ]
+    )
+    quality = DataQuality()
+    metrics = seeded.metrics(**window, quality=quality)
+    assert len(metrics) == 6  # the dated documents, as before
+    assert (
+        quality.dropped_rows["collection 'metrics': documents whose 'timestamp' is not a date"] == 3
+    )
+    (message,) = [m for m in quality.warnings if "is not a date" in m]
+    assert message.startswith(
+        "collection 'metrics': 3 documents of the selected ids have a 'timestamp' that is not a "
+        "date (text, a number or missing), for example _id "
+    )
+    assert str(text) in message  # the first such document (mongomock: insertion order)
+    extent = seeded.extent()  # dates only: text sorts before every date in MongoDB's order
+    assert (extent.metrics_first, extent.metrics_last) == (utc("2026-01-01"), utc("2026-01-02"))
+
+
+def test_undated_backups_are_counted_too(seeded: MongoSource, db: Database) -> None:
+    db.backups.insert_one({"target_id": "vm", "timestamp": "yesterday", "status": "success"})
+    quality = DataQuality()
+    seeded.backups(start=utc("2026-01-01"), quality=quality)
+    assert quality.dropped_rows == {
+        "collection 'backups': documents whose 'timestamp' is not a date": 1
+    }
+
+
+def test_undated_pipeline_reads_one_type_bracket_at_a_time() -> None:
+    pipeline = undated_pipeline(MongoMapping().metrics, "service_id", ids=["a"])
+    assert pipeline[0] == {
+        "$match": {
+            "$and": [
+                {"service_id": {"$in": ["a"]}},
+                {
+                    "$or": [
+                        {"timestamp": {"$type": "string"}},
+                        {"timestamp": {"$type": "number"}},
+                        {"timestamp": None},
+                    ]
+                },
+            ]
+        }
+    }
+    assert pipeline[1] == {
+        "$group": {"_id": None, "rows": {"$sum": 1}, "example": {"$first": "$_id"}}
+    }

@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import tempfile
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -281,25 +282,59 @@ def test_invalid_names_are_refused(store: ReportStore, name: str) -> None:
         assert len(str(caught.value)) < 300
 
 
-def test_symlinks_pointing_outside_are_refused(store: ReportStore, tmp_path: Path) -> None:
+def test_symbolic_links_are_refused_without_naming_their_target(
+    store: ReportStore, tmp_path: Path
+) -> None:
     secret = tmp_path / "secret.json"
     secret.write_bytes(AVAILABILITY)
     store.output_dir.mkdir()
     outside = "cumulative_availability_analysis_20260101_000000_0000000a.json"
     (store.output_dir / outside).symlink_to(secret)
-    with pytest.raises(ReportStoreError, match="points outside"):
-        store.read(outside)
-    (entry,) = store.list()
-    assert entry.name == outside and "points outside" in (entry.error or "")
     inside = "cumulative_availability_analysis_20260101_000000_0000000b.json"
     real = store.write("availability", AVAILABILITY, when=WHEN)
-    (store.output_dir / inside).symlink_to(real.name)  # a link within the directory is fine
-    assert store.read(inside) == AVAILABILITY
+    (store.output_dir / inside).symlink_to(real.name)  # even one within the directory
+    for name in (outside, inside):
+        with pytest.raises(ReportStoreError) as raised:
+            store.read(name)
+        assert str(raised.value) == f"cannot read report {name}: it is a symbolic link (refused)"
+        assert str(tmp_path) not in str(raised.value)
+        with pytest.raises(ReportStoreError, match="symbolic link"):
+            store.path_of(name)
+    entries = {entry.name: entry.error for entry in store.list()}
+    assert entries[outside] == entries[inside] == "unreadable: it is a symbolic link (refused)"
+    assert entries[real.name] is None
+
+
+def test_a_fifo_named_like_a_report_never_blocks(store: ReportStore) -> None:
+    """Opening a FIFO for reading waits for a writer: the store must not even try."""
+    store.output_dir.mkdir()
+    fifo = "cumulative_availability_analysis_20260101_000000_0000000f.json"
+    os.mkfifo(store.output_dir / fifo)
+    finished = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def use_the_store() -> None:
+        outcome["entries"] = {entry.name: entry.error for entry in store.list()}
+        try:
+            store.read(fifo)
+        except ReportStoreError as error:
+            outcome["read"] = str(error)
+        finished.set()
+
+    threading.Thread(target=use_the_store, daemon=True).start()
+    if not finished.wait(timeout=60):
+        with open(store.output_dir / fifo, "wb"):  # release the blocked thread, then fail
+            pass
+        pytest.fail("the store blocked on a FIFO")
+    assert outcome["entries"] == {fifo: "unreadable: it is not a regular file (refused)"}
+    assert outcome["read"] == f"cannot read report {fifo}: it is not a regular file (refused)"
 
 
 def test_missing_and_unreadable_reports(store: ReportStore) -> None:
     name = "resilience_analysis_20260101_000000_0a0b0c0d.json"
-    with pytest.raises(ReportStoreError, match=f"there is no report {name}"):
+    with pytest.raises(
+        ReportStoreError, match=f"there is no report {name} in the output directory"
+    ):
         store.read(name)
     put(store, name, b'{"schema_version": 1}')
     with pytest.raises(ReportStoreError, match=f"report {name} is unreadable: "):
@@ -316,6 +351,7 @@ def test_missing_and_unreadable_reports(store: ReportStore) -> None:
 def test_uploads_are_stored_under_a_fresh_name(store: ReportStore, data: bytes, kind: str) -> None:
     name = store.save_upload("../../etc/evil name.json", data)
     assert report_module.report_kind(name) == kind
+    assert name.startswith("uploaded_") and report_module.is_uploaded_name(name)
     assert store.read(name) == data
     assert store.load(name)["analysis_type"] == kind
     assert files_in(store.output_dir) == [name]
@@ -358,9 +394,9 @@ def test_entries_that_cannot_be_opened(store: ReportStore) -> None:
     dangling = "resilience_analysis_20260101_000000_0000000e.json"
     (store.output_dir / dangling).symlink_to("gone.json")
     entries = {entry.name: entry.error for entry in store.list()}
-    assert entries[directory] == "unreadable: Is a directory"
-    assert entries[dangling] == "unreadable: No such file or directory"
-    with pytest.raises(ReportStoreError, match=f"cannot read report {directory}: Is a directory"):
+    assert entries[directory] == "unreadable: it is not a regular file (refused)"
+    assert entries[dangling] == "unreadable: it is a symbolic link (refused)"
+    with pytest.raises(ReportStoreError, match=f"cannot read report {directory}: it is not a"):
         store.read(directory)
 
 
@@ -389,3 +425,61 @@ def test_large_files_without_a_header_are_not_read_whole(
     (entry,) = store.list()
     assert entry.error == "unreadable: no report header in its first 0 KiB"
     assert store.load(entry.name)["schema_version"] == 0  # loading it still works
+
+
+def test_uploads_are_listed_marked_and_never_the_latest(store: ReportStore) -> None:
+    """An upload edited to all-GOOD used to become "latest" and so feed /metrics."""
+    ours = store.write("availability", AVAILABILITY, when=WHEN - timedelta(days=1))
+    edited = orjson.loads(AVAILABILITY)
+    edited["summary"]["aggregated_score"] = 100.0
+    upload = store.save_upload("all-good.json", orjson.dumps(edited))  # newer than ours
+    entries = {entry.name: entry for entry in store.list("availability")}
+    assert set(entries) == {ours.name, upload}
+    assert entries[upload].uploaded and not entries[ours.name].uploaded
+    assert store.latest("availability") == entries[ours.name]
+    assert store.load(upload)["summary"]["aggregated_score"] == 100.0  # opened by its name
+
+
+def test_only_uploads_means_no_latest(store: ReportStore) -> None:
+    store.save_upload("r.json", RESILIENCE)
+    assert [entry.uploaded for entry in store.list()] == [True]
+    assert store.latest("resilience") is None
+
+
+def test_entries_count_the_data_quality_problems(store: ReportStore) -> None:
+    path = store.write("availability", AVAILABILITY, when=WHEN)
+    put(store, "cumulative_availability_analysis_20250904_103000.json", LEGACY)
+    problems = {entry.name: entry.data_quality_problems for entry in store.list()}
+    assert problems == {
+        path.name: 12 + 3,
+        "cumulative_availability_analysis_20250904_103000.json": 0,
+    }
+
+
+def test_companions_are_written_with_the_report_all_or_nothing(
+    store: ReportStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = store.write(
+        "availability", AVAILABILITY, when=WHEN, companions={"_a.csv": b"a", "_b.csv": b"b"}
+    )
+    stem = path.name.removesuffix(".json")
+    assert files_in(store.output_dir) == sorted([path.name, f"{stem}_a.csv", f"{stem}_b.csv"])
+    assert report_store.companion_path(path, "_b.csv").read_bytes() == b"b"
+
+    renamed: list[str] = []
+    real_replace = os.replace
+
+    def replace_then_fail_on_the_last(source: str, target: Path) -> None:
+        if str(target).endswith("_b.csv"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_replace(source, target)
+        renamed.append(str(target))
+
+    monkeypatch.setattr(os, "replace", replace_then_fail_on_the_last)
+    before = files_in(store.output_dir)
+    with pytest.raises(ReportStoreError, match="not enough disk space"):
+        store.write(
+            "availability", AVAILABILITY, when=WHEN, companions={"_a.csv": b"a", "_b.csv": b"b"}
+        )
+    assert len(renamed) == 2  # the report and the first companion were in place ...
+    assert files_in(store.output_dir) == before  # ... and were removed again

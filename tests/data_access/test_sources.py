@@ -14,9 +14,8 @@ from data_access.base import DataSourceError
 from data_access.files_source import FilesSource
 from data_access.mongo_source import MongoSource
 from data_access.sources import ACCEPTED_FORMS, open_source
+from tests.data_access import RULES, status_rules
 
-FAILURES = ["down", "error", "failed", "critical", "timeout"]
-SUCCESSES = ["success", "completed", "ok", "warning"]
 DAY = date(2026, 3, 10)
 TABLE_FILES = ["backup_targets", "backups", "metrics", "services"]
 
@@ -25,8 +24,7 @@ def open_spec(spec: str, cache_dir: Path, **overrides: object) -> object:
     arguments: dict[str, object] = {
         "cache_dir": cache_dir,
         "mongodb_database": "pmi_infrastructure",
-        "failure_statuses": FAILURES,
-        "success_statuses": SUCCESSES,
+        "statuses": RULES,
         "today": DAY,
     }
     return open_source(spec, **{**arguments, **overrides})  # type: ignore[arg-type]
@@ -104,7 +102,9 @@ def test_a_directory_is_a_files_source_cached_until_a_file_changes(tmp_path: Pat
     assert isinstance(source, FilesSource)
     assert source.description == f"files in {directory}"
     assert open_spec(str(directory), tmp_path / "cache") is source
-    assert open_spec(str(directory), tmp_path / "cache", failure_statuses=["down"]) is not source
+    assert (
+        open_spec(str(directory), tmp_path / "cache", statuses=status_rules("error")) is not source
+    )
 
     (directory / "services.csv").write_text("service_id,display_name,service_type\nb,B,database\n")
     os.utime(directory / "services.csv", ns=(1, 1))  # a different modification time, surely

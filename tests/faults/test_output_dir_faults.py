@@ -8,7 +8,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import select
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -352,3 +356,62 @@ def test_on_a_full_disk_the_job_and_an_upload_fail_clearly_and_write_nothing(
     expect(page.locator("#availability-upload-alert")).to_contain_text(FULL)
     expect(page.locator("#availability-reports-table")).to_be_visible()
     assert files_in(app.output_dir) == before  # no report, no temporary file
+
+
+# -- a writer killed mid-write --------------------------------------------------------------------
+
+# A process that starts writing a report and, once its data is in the locked fragment, waits
+# to be killed (it says "ready" first).
+KILLED_WRITER = """
+import os, sys, time
+from datetime import UTC, datetime
+from data_access.report_store import ReportStore
+
+def hold(_descriptor):
+    print("ready", flush=True)
+    time.sleep(600)
+
+os.fsync = hold
+ReportStore(sys.argv[1]).write("availability", b"{}" * 100_000, when=datetime.now(UTC))
+"""
+
+
+def test_a_fragment_left_by_a_killed_writer_is_removed_when_a_store_opens(tmp_path: Path) -> None:
+    from data_access.safe_files import remove_stale_fragments
+
+    output = tmp_path / "output"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(output)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready, _, _ = select.select([writer.stdout], [], [], 120)  # bounded wait for the event
+        assert ready and writer.stdout.readline().strip() == "ready", "the writer never started"
+        (fragment,) = files_in(output)
+        assert fragment.startswith(".cumulative_availability_analysis_")
+        assert fragment.endswith(".tmp")
+        old = time.time() - 3600
+        os.utime(output / fragment, (old, old))  # old enough, but its writer is alive: kept
+        assert remove_stale_fragments(output) == 0
+        assert files_in(output) == [fragment]
+    finally:
+        writer.kill()  # kill -9: no clean-up code of the writer runs
+        writer.wait(timeout=60)
+        writer.stdout.close()
+    assert writer.returncode == -signal.SIGKILL
+    assert files_in(output) == [fragment]  # what a crash leaves behind
+    ReportStore(output)  # a store opening on the directory (as at start-up) cleans it
+    assert files_in(output) == []
+
+
+def test_a_recent_unlocked_fragment_is_kept(tmp_path: Path) -> None:
+    """A fragment just created may not be locked yet by its writer: only old ones go."""
+    from data_access.safe_files import remove_stale_fragments
+
+    (tmp_path / ".resilience_analysis_20260101_000000_0a0b0c0d.json.abcd1234.tmp").write_text("{")
+    (tmp_path / "notes.tmp").write_text("not a fragment")
+    assert remove_stale_fragments(tmp_path) == 0
+    assert remove_stale_fragments(tmp_path, min_age=0) == 1
+    assert files_in(tmp_path) == ["notes.tmp"]
