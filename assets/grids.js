@@ -39,7 +39,7 @@
     }
     return h(
       "span",
-      { className: "d-inline-flex flex-wrap gap-1 status-counts" },
+      { className: "d-inline-flex flex-nowrap gap-1 status-counts" },
       badges.map(function (badge, index) {
         return h(
           "span",

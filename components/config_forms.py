@@ -41,7 +41,7 @@ def hidden_label(*, text: str, for_id: str) -> html.Label:
 def number_rules(column: NumberColumn) -> tuple[str, str]:
     """The grid's check of a number column, as an expression of dash-ag-grid's evaluator over
     ``numberProblem`` (assets/grids.js, the same rule as :meth:`NumberColumn.problem`): what is
-    wrong with the cell's value, or null."""
+    wrong with the cell's value, or null (the cell's title when it has one)."""
     arguments = ", ".join(
         [
             json.dumps(column.name),
@@ -119,9 +119,11 @@ def item_grid(
             },
             "suppressCellFocus": False,
             "stopEditingWhenCellsLoseFocus": True,
-            "tooltipShowDelay": 200,
+            # The reason of an invalid value as the cell's title: the browser's own tooltip.
+            "enableBrowserTooltips": True,
         },
         sortable=True,
+        columnSize="responsiveSizeToFit",
         selectedRows={"ids": list(selected_ids)},
     )
 

@@ -20,6 +20,7 @@ from components.status import status_colors
 
 ROW_HEIGHT_PX = 38
 HEADER_HEIGHT_PX = 42
+SCROLLBAR_PX = 16  # room for a horizontal scrollbar under the last row
 GRID_CLASS = "md-grid"
 
 # Bootstrap's variables as AG Grid theme parameters: the grid is drawn with the page's colours
@@ -44,7 +45,7 @@ GRID_THEME = {
 def grid_height(*, rows: int, max_rows: int) -> str:
     """The height that shows ``rows`` rows, at most ``max_rows`` (then the grid scrolls)."""
     shown = min(max(rows, 1), max_rows)
-    return f"{HEADER_HEIGHT_PX + shown * ROW_HEIGHT_PX + 4}px"
+    return f"{HEADER_HEIGHT_PX + shown * ROW_HEIGHT_PX + SCROLLBAR_PX + 4}px"
 
 
 def status_column(*, field: str, header: str, kind: str, statuses: Sequence[str]) -> dict:
@@ -81,7 +82,14 @@ def data_grid(
         columnDefs=list(column_defs),
         rowData=list(row_data),
         getRowId="params.data.id",
-        defaultColDef={"resizable": True, "sortable": sortable, "suppressMovable": True},
+        # cellDataType False: no type is guessed from the first row (a window such as
+        # "2026-01-01 00:00 → ..." would be taken for a date, and other rows' text hidden).
+        defaultColDef={
+            "resizable": True,
+            "sortable": sortable,
+            "suppressMovable": True,
+            "cellDataType": False,
+        },
         dashGridOptions={
             "theme": GRID_THEME,
             "rowHeight": ROW_HEIGHT_PX,

@@ -111,42 +111,28 @@ def badge_cells(*, kind: str, counts: Mapping[str, int]) -> list[dict[str, str]]
     ]
 
 
+# Widths follow the content (the grid's autoSize), so nothing is cut; a narrow screen scrolls.
 REPORT_COLUMNS = (
-    {"field": "created", "headerName": "Created", "width": 190},
+    {"field": "created", "headerName": "Created"},
     {
         "field": "window",
         "headerName": "Window",
-        "flex": 2,
-        "minWidth": 260,
         "cellClassRules": {"report-error": "params.data.unreadable"},
     },
     {
         "field": "score",
         "headerName": "Aggregated score",
-        "width": 170,
         "type": "rightAligned",
         "cellClass": ["fw-semibold", "report-score"],
     },
-    {
-        "field": "statuses",
-        "headerName": "Statuses",
-        "flex": 2,
-        "minWidth": 220,
-        "cellRenderer": "StatusBadges",
-    },
-    {
-        "field": "name",
-        "headerName": "Report",
-        "flex": 3,
-        "minWidth": 280,
-        "cellClass": "report-name",
-    },
+    {"field": "statuses", "headerName": "Statuses", "cellRenderer": "StatusBadges"},
+    {"field": "name", "headerName": "Report", "cellClass": "report-name"},
     {
         "field": "href",
         "headerName": "Actions",
-        "width": 110,
         "cellRenderer": "OpenLink",
         "headerClass": "md-visually-hidden-header",
+        "pinned": "right",  # always in view, however wide the rest
     },
 )
 
@@ -204,6 +190,7 @@ def reports_table(
         max_rows=15,
         class_name="reports-table",
         rowClassRules={"report-row-unreadable": "params.data.unreadable"},
+        columnSize="autoSize",
     )
 
 

@@ -466,17 +466,23 @@ def register_config_callbacks(spec: ConfigPageSpec) -> None:
     field_states = [State(spec.id(suffix), prop) for suffix, prop in spec.form_fields]
     context = State(spec.id("context"), "data")
 
-    callback(
+    # The grid edits its rows in place, so an edit changes no rowData Dash can see: each edit
+    # is announced by cellValueChanged, and the rows are read with it.
+    @callback(
         Output(spec.id("validation"), "children"),
         Output(spec.id("start"), "disabled"),
         Output(spec.id("window-summary"), "children"),
         Output(spec.id("custom-window"), "is_open"),
         Output(spec.id("selection-count"), "children"),
         Input(grid, "rowData"),
+        Input(grid, "cellValueChanged"),
         Input(grid, "selectedRows"),
         *fields,
         context,
-    )(functools.partial(validate_form, spec))
+    )
+    def validate(rows: list[dict], _edits: object, *arguments: Any) -> tuple:
+        return validate_form(spec, rows, *arguments)
+
     callback(
         Output(grid, "dashGridOptions"),
         Output(grid, "filterModel"),
