@@ -20,13 +20,15 @@ ROW_ID = "id"
 
 @dataclass(frozen=True)
 class NumberColumn:
-    """An editable numeric column with its allowed range."""
+    """An editable numeric column with its allowed range (and the configuration key its
+    ``{id: value}`` goes to, when it is per item)."""
 
     column_id: str
     name: str
     low: float
     high: float
     integer: bool = True
+    config_key: str | None = None
 
     @property
     def range_text(self) -> str:
@@ -116,6 +118,26 @@ def selection_for_ids(
         return known, []
     wanted = set(ids)
     return [i for i in known if i in wanted], [i for i in dict.fromkeys(ids) if i not in known]
+
+
+def item_rows(
+    params: pd.DataFrame,
+    *,
+    id_column: str,
+    text_columns: Sequence[str],
+    numbers: Sequence[NumberColumn],
+) -> list[dict[str, Any]]:
+    """Grid rows of resolved parameters (indexed by item id): the id, the text columns as
+    they are and the number columns as the configuration wants them."""
+    return [
+        {
+            ROW_ID: str(item_id),
+            id_column: str(item_id),
+            **{column: row[column] for column in text_columns},
+            **{column.column_id: column.coerce(row[column.column_id]) for column in numbers},
+        }
+        for item_id, row in zip(params.index, params.to_dict("records"), strict=True)
+    ]
 
 
 def apply_bulk_value(

@@ -45,6 +45,8 @@ class ReportShape:
     points_key: str  # "detailed_metrics" | "timeline"
     point_status_key: str  # "status_type" | "status"
     statuses: tuple[str, ...]  # the counted statuses, in display order
+    item_noun: str  # what one item is called, short: "service" | "target"
+    item_name: str  # ... and in full: "service" | "backup target"
     count_key: str | None = None  # a per-point count replayed on the cards ...
     final_count_key: str | None = None  # ... and its final value per item
 
@@ -60,6 +62,8 @@ AVAILABILITY = ReportShape(
     points_key="detailed_metrics",
     point_status_key="status_type",
     statuses=("GOOD", "ATTENZIONE", "CRITICAL", NO_DATA),
+    item_noun="service",
+    item_name="service",
     count_key="cumulative_failures",
     final_count_key="total_failures",
 )
@@ -69,6 +73,8 @@ RESILIENCE = ReportShape(
     points_key="timeline",
     point_status_key="status",
     statuses=("EXCELLENT", "GOOD", "ACCEPTABLE", "CRITICAL", "SEVERE"),
+    item_noun="target",
+    item_name="backup target",
 )
 SHAPES: dict[str, ReportShape] = {shape.kind: shape for shape in (AVAILABILITY, RESILIENCE)}
 

@@ -154,7 +154,7 @@ def serve(port: int) -> None:
         else:
             from components.dashboard import card_template
 
-            template = card_template(shape=SPEC.card_shape, live_label=SPEC.count_label)
+            template = card_template(shape=SPEC.cards.shape, live_label=SPEC.cards.live_label)
             parts += [
                 dcc.Store(id="bench-template", data=template.to_plotly_json()),
                 html.Div(id="bench-cards", className="md-card-grid md-dashboard"),

@@ -13,9 +13,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Protocol
 
+import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import (
     ClientsideFunction,
     Input,
@@ -35,12 +37,14 @@ from analytics.config_form import (
     NumberColumn,
     apply_bulk_value,
     invalid_entries,
+    item_rows,
     rows_with_overrides,
     selected_ids,
     selected_values,
     selection_for_ids,
     selection_ids,
 )
+from analytics.dashboard_model import ReportShape
 from components import config_forms as forms
 from components.layout import error_alert, icon, page_header
 from components.reports import dashboard_href
@@ -49,9 +53,11 @@ from data_access.config_store import NamedConfigStore
 from metrics_dashboard.settings import Settings
 from metrics_dashboard.web import jobs
 from metrics_dashboard.web.context import get_settings
+from pages._page_spec import KindPage
 
-CUSTOM = "custom"  # the first of a page's form fields is its window preset; this one opens
-# the custom window inputs
+CUSTOM = "custom"  # the window preset (the first form field) that opens the custom inputs
+# The window start's controls, first of both pages' form fields.
+WINDOW_START_FIELDS = (("window-preset", "value"), ("start-date", "date"), ("start-time", "value"))
 
 GRID_NAMESPACE = "metricsGrids"  # clientside functions of assets/grids.js
 
@@ -67,54 +73,84 @@ class ConfigForm:
     cards: list[Component] = field(default_factory=list)
 
 
+class FormControls(Protocol):
+    """A page's own controls (window, weights), provided by its module: ``FORM_FIELDS`` are
+    (id suffix, property) of the controls, in the order the callbacks take their values, the
+    window preset first; ``read_source(settings)``
+    reads the data source (DataSourceError when it cannot) into a :class:`ConfigForm`;
+    ``read_form(values, context)`` turns the controls' values into configuration entries
+    (``ValueError`` says what is wrong), ``describe(entries, context)`` writes the resolved
+    window in words, and ``fill_form(config)`` gives the values that show a saved configuration
+    (``no_update`` keeps one)."""
+
+    FORM_FIELDS: tuple[tuple[str, str], ...]
+
+    def read_source(self, settings: Settings, /) -> ConfigForm: ...
+
+    def read_form(self, values: Sequence[Any], context: Any, /) -> dict[str, Any]: ...
+
+    def describe(self, entries: Mapping[str, Any], context: Any, /) -> str: ...
+
+    def fill_form(self, config: AnalysisConfig, /) -> tuple[Any, ...]: ...
+
+
 @dataclass(frozen=True)
-class ConfigPageSpec:
-    """What differs between the two configuration pages.
+class ConfigTexts:
+    """What the page says: the header's ``subtitle`` and how to edit the items (``hint``)."""
 
-    Items: ``items_title`` ("Services"), ``items_hint`` (how to edit them), ``noun`` (one item,
-    "service") and ``select_noun`` (in "Select at least one ..."); the grid's ``id_column``,
-    ``type_column``, ``label_column``, read-only ``text_columns`` (id, header) and editable
-    ``number_columns``; the configuration keys of the selected ids (``ids_key``) and of each
-    number column (``value_keys``: column id -> key).
-
-    The page's own controls: ``read_source(settings)`` reads the data source (DataSourceError
-    when it cannot) into a :class:`ConfigForm`; ``form_fields`` are (id suffix, property) of
-    its controls, the window preset first; ``read_form(values, context)`` turns their values
-    into configuration entries (``ValueError`` says what is wrong), ``describe(entries,
-    context)`` writes the resolved window in words, and ``fill_form(config)`` gives the values
-    that show a saved configuration (``no_update`` keeps one).
-    """
-
-    kind: Literal["availability", "resilience"]
-    title: str
     subtitle: str
-    items_title: str
-    items_hint: str
-    noun: str
-    select_noun: str
-    id_column: str
-    type_column: str
-    label_column: str
-    text_columns: tuple[tuple[str, str], ...]
+    hint: str
+
+
+@dataclass(frozen=True)
+class ConfigPageSpec(KindPage):
+    """What differs between the two configuration pages: the items (``shape``: the same as
+    their reports', analytics.dashboard_model), the page's ``texts``, the editable
+    ``number_columns`` of the grid (each with the configuration key of its values) and the
+    page's own ``controls`` (:class:`FormControls`: the page module itself)."""
+
+    shape: ReportShape
+    texts: ConfigTexts
     number_columns: tuple[NumberColumn, ...]
-    ids_key: str
-    value_keys: tuple[tuple[str, str], ...]
-    read_source: Callable[[Settings], ConfigForm]
-    form_fields: tuple[tuple[str, str], ...]
-    read_form: Callable[[Sequence[Any], Any], dict[str, Any]]
-    describe: Callable[[Mapping[str, Any], Any], str]
-    fill_form: Callable[[AnalysisConfig], tuple[Any, ...]]
+    controls: FormControls
 
-    @property
-    def prefix(self) -> str:
-        return f"{self.kind}-config"
-
-    def id(self, part: str) -> str:
-        return f"{self.prefix}-{part}"
+    PAGE: ClassVar[str] = "config"
 
     @property
     def grid(self) -> str:
         return self.id("table")
+
+    @property
+    def title(self) -> str:
+        return f"New {self.kind} analysis"
+
+    @property
+    def items_title(self) -> str:
+        return f"{self.shape.item_name}s".capitalize()
+
+    @property
+    def ids_key(self) -> str:
+        return self.shape.items_key
+
+    @property
+    def id_column(self) -> str:
+        return f"{self.noun}_id"
+
+    @property
+    def type_column(self) -> str:
+        return f"{self.noun}_type"
+
+    @property
+    def label_column(self) -> str:
+        return "display_name"
+
+    @property
+    def text_columns(self) -> tuple[tuple[str, str], ...]:
+        return (
+            (self.label_column, self.shape.item_name.capitalize()),
+            (self.id_column, "Id"),
+            (self.type_column, "Type"),
+        )
 
 
 # --------------------------------------------------------------------------- the page
@@ -126,7 +162,7 @@ def config_layout(spec: ConfigPageSpec) -> html.Div:
     settings = get_settings()
     header = page_header(
         title=spec.title,
-        subtitle=spec.subtitle,
+        subtitle=spec.texts.subtitle,
         title_icon="bi-sliders",
         actions=[
             dbc.Button(
@@ -138,7 +174,7 @@ def config_layout(spec: ConfigPageSpec) -> html.Div:
         ],
     )
     try:
-        form = spec.read_source(settings)
+        form = spec.controls.read_source(settings)
     except DataSourceError as error:
         return html.Div(
             [
@@ -159,7 +195,10 @@ def config_layout(spec: ConfigPageSpec) -> html.Div:
         dbc.CardBody(
             [
                 html.H2(spec.items_title, className="h5"),
-                html.P(spec.items_hint, className="small text-body-secondary"),
+                html.P(
+                    f"{spec.texts.hint} Out-of-range values turn red.",
+                    className="small text-body-secondary",
+                ),
                 forms.table_filters(
                     prefix=spec.prefix,
                     types=types,
@@ -223,8 +262,16 @@ def config_layout(spec: ConfigPageSpec) -> html.Div:
     )
 
 
-def page_layout(spec: ConfigPageSpec) -> Callable[..., html.Div]:
-    """The ``layout`` of a configuration page module."""
+def config_page(module: str, spec: ConfigPageSpec) -> Callable[..., html.Div]:
+    """Make the page module ``module`` the configuration page of ``spec``
+    (``/<kind>/config``): register the page and its callbacks; the page's ``layout``."""
+    dash.register_page(
+        module,
+        path=f"/{spec.kind}/config",
+        name=spec.title,
+        title=f"{spec.title} · Metrics Dashboard",
+    )
+    register_config_callbacks(spec)
 
     def layout(**_query: str) -> html.Div:
         return config_layout(spec)
@@ -235,12 +282,22 @@ def page_layout(spec: ConfigPageSpec) -> Callable[..., html.Div]:
 # --------------------------------------------------------------------------- the form's rules
 
 
+def grid_rows(spec: ConfigPageSpec, params: pd.DataFrame) -> list[dict[str, Any]]:
+    """The grid's rows from resolved parameters (defaults by type already applied)."""
+    return item_rows(
+        params,
+        id_column=spec.id_column,
+        text_columns=(spec.label_column, spec.type_column),
+        numbers=spec.number_columns,
+    )
+
+
 def form_entries(
     spec: ConfigPageSpec, values: Sequence[Any], context: Any
 ) -> tuple[dict[str, Any] | None, str | None]:
     """(the configuration entries of the page's own controls, None) or (None, what is wrong)."""
     try:
-        return spec.read_form(values, context), None
+        return spec.controls.read_form(values, context), None
     except ValueError as error:
         return None, str(error)
 
@@ -257,7 +314,7 @@ def form_problems(
         rows=rows, columns=spec.number_columns, label_column=spec.label_column
     )
     if not selected_ids(rows=rows, selected=selected):
-        problems.insert(0, f"Select at least one {spec.select_noun}.")
+        problems.insert(0, f"Select at least one {spec.shape.item_name}.")
     if form_error:
         problems.append(f"Window: {form_error}.")
     return problems
@@ -272,13 +329,13 @@ def config_data(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The configuration as ``parse_config`` takes it, for the selected items only."""
-    columns = {column.column_id: column for column in spec.number_columns}
     data: dict[str, Any] = {
         "analysis_type": spec.kind,
         spec.ids_key: selected_ids(rows=rows, selected=selected),
         **{
-            key: selected_values(rows=rows, selected=selected, column=columns[column_id])
-            for column_id, key in spec.value_keys
+            column.config_key: selected_values(rows=rows, selected=selected, column=column)
+            for column in spec.number_columns
+            if column.config_key
         },
         **entries,
     }
@@ -303,7 +360,7 @@ def validate_form(
     return (
         forms.validation_feedback(problems=problems, component_id=spec.id("problems")),
         bool(problems),
-        "" if entries is None else spec.describe(entries, context),
+        "" if entries is None else spec.controls.describe(entries, context),
         values[0] == CUSTOM,
         f"{len(selected_ids(rows=rows, selected=selected))} of {len(rows)} {spec.noun}s selected",
     )
@@ -380,7 +437,7 @@ def save_config(
 def load_config(spec: ConfigPageSpec, _n: int, name: str | None, rows: list[dict]) -> tuple:
     """A saved configuration back into the form: rows, selection, the page's own controls,
     its name and a confirmation (or why nothing changed)."""
-    unchanged = (no_update,) * (3 + len(spec.form_fields))
+    unchanged = (no_update,) * (3 + len(spec.controls.FORM_FIELDS))
     if not name:
         return *unchanged, forms.config_problem(
             title="Nothing loaded", message="Choose a saved configuration first."
@@ -397,12 +454,16 @@ def load_config(spec: ConfigPageSpec, _n: int, name: str | None, rows: list[dict
     selected, unknown = selection_for_ids(rows=rows, ids=getattr(config, spec.ids_key))
     updated = rows_with_overrides(
         rows=rows,
-        overrides={column_id: getattr(config, key) for column_id, key in spec.value_keys},
+        overrides={
+            column.column_id: getattr(config, column.config_key)
+            for column in spec.number_columns
+            if column.config_key
+        },
     )
     return (
         updated,
         {"ids": selected},
-        *spec.fill_form(config),
+        *spec.controls.fill_form(config),
         name,
         forms.config_loaded(name=name, unknown_ids=unknown),
     )
@@ -462,8 +523,8 @@ def register_config_callbacks(spec: ConfigPageSpec) -> None:
     """The callbacks of a configuration page, registered once by its module at import; their
     bodies are the functions above, callable without a browser."""
     grid = spec.grid
-    fields = [Input(spec.id(suffix), prop) for suffix, prop in spec.form_fields]
-    field_states = [State(spec.id(suffix), prop) for suffix, prop in spec.form_fields]
+    fields = [Input(spec.id(suffix), prop) for suffix, prop in spec.controls.FORM_FIELDS]
+    field_states = [State(spec.id(suffix), prop) for suffix, prop in spec.controls.FORM_FIELDS]
     context = State(spec.id("context"), "data")
 
     # The grid edits its rows in place, so an edit changes no rowData Dash can see: each edit
@@ -528,7 +589,7 @@ def register_config_callbacks(spec: ConfigPageSpec) -> None:
     callback(
         Output(grid, "rowData", allow_duplicate=True),
         Output(grid, "selectedRows", allow_duplicate=True),
-        *(Output(spec.id(suffix), prop) for suffix, prop in spec.form_fields),
+        *(Output(spec.id(suffix), prop) for suffix, prop in spec.controls.FORM_FIELDS),
         Output(spec.id("config-name"), "value"),
         Output(spec.id("config-feedback"), "children", allow_duplicate=True),
         Input(spec.id("load"), "n_clicks"),

@@ -18,9 +18,10 @@ import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cachetools
+import dash
 import dash_bootstrap_components as dbc
 import numpy as np
 from dash import (
@@ -53,6 +54,8 @@ from analytics.dashboard_model import (
     final_counts,
     gauge_bands,
     playback_data,
+    point_series,
+    point_times,
     recorded_thresholds,
     report_arrays,
     report_entries,
@@ -76,6 +79,7 @@ from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
 from metrics_dashboard import runner
 from metrics_dashboard.web.context import get_settings
+from pages._page_spec import KindPage
 
 THEME_INPUT = Input("app-theme", "data")
 
@@ -99,6 +103,16 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class CardSpec:
+    """The item cards: the gauge's ``shape``, the fixed line of a card (``facts(entry)``) and
+    the label of the count the cards replay (``live_label``; none without one)."""
+
+    shape: GaugeShape
+    facts: Callable[[dict], str]
+    live_label: str | None = None
+
+
+@dataclass(frozen=True)
 class DashboardView:
     """One open report: the parsed report, its model, the playback payload, the status
     thresholds it was classified with (gauge bands) and its data-quality section."""
@@ -118,41 +132,36 @@ class DashboardView:
         return (self.report.get("summary") or {}).get("aggregated_score")
 
 
-# Builds an item's drill-down figure from its display name, report entry and the theme.
-DrilldownBuilder = Callable[[str, dict, str], Any]
+# Draws an item's drill-down: ``(name=, timestamps=, theme=, **series)`` -> a figure.
+DrilldownFigure = Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class DashboardSpec:
+class DashboardSpec(KindPage):
     """What differs between the two dashboards.
 
-    ``shape`` says where the report keeps what (analytics.dashboard_model); ``figures`` are the
-    small Plotly figures the playback redraws and ``base_figures(view, theme)`` builds them;
-    ``summary_row(spec, view)`` is the row under the header; ``drilldown`` draws one item;
-    ``card_facts(entry)`` is the fixed line of a card and ``count_label`` names the count the
-    cards replay; ``table`` adds a grid of final figures.
+    ``shape`` says where the report keeps what (analytics.dashboard_model); ``cards`` how the
+    item cards look; ``figures`` are the small Plotly figures the playback redraws and
+    ``base_figures(view, theme)`` builds them; ``summary_row(spec, view)`` is the row under the
+    header; ``drilldown`` draws one item from its points' ``drilldown_series`` (keyword of
+    ``drilldown``, point field); ``table`` adds a grid of final figures.
     """
 
     shape: ReportShape
-    title: str
     title_icon: str
-    item_noun: str
-    card_shape: GaugeShape
-    card_facts: Callable[[dict], str]
+    cards: CardSpec
     figures: tuple[str, ...]
     base_figures: Callable[[DashboardView, str], dict[str, Any]]
     summary_row: Callable[[DashboardSpec, DashboardView], Component]
-    drilldown: DrilldownBuilder
-    count_label: str | None = None
+    drilldown: DrilldownFigure
+    drilldown_series: tuple[tuple[str, str], ...]
     table: TableSpec | None = None
 
-    @property
-    def kind(self) -> str:
-        return self.shape.kind
+    PAGE: ClassVar[str] = "dashboard"
 
     @property
-    def prefix(self) -> str:
-        return f"{self.kind}-dashboard"
+    def title(self) -> str:
+        return f"{self.kind.capitalize()} dashboard"
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -161,9 +170,6 @@ class DashboardSpec:
     @property
     def colors(self) -> dict[str, str]:
         return status_colors(self.kind)
-
-    def id(self, part: str) -> str:
-        return f"{self.prefix}-{part}"
 
 
 class DashboardUnavailable(Exception):
@@ -273,7 +279,7 @@ def dashboard_view(
             status_texts=status_texts(shape.statuses),
             colors=spec.colors,
             figures=spec.figures,
-            facts=[spec.card_facts(entry) for entry in entries],
+            facts=[spec.cards.facts(entry) for entry in entries],
         ),
     }
     if spec.table is not None:
@@ -427,11 +433,11 @@ def dashboard_body(spec: DashboardSpec, view: DashboardView) -> html.Div:
             ),
             pieces.cards_section(
                 prefix=prefix,
-                item_noun=spec.item_noun,
+                item_noun=spec.noun,
                 types=arrays.types.tolist(),
                 statuses=spec.statuses,
-                shape=spec.card_shape,
-                live_label=spec.count_label,
+                shape=spec.cards.shape,
+                live_label=spec.cards.live_label,
             ),
             pieces.final_figures_grid(
                 prefix=prefix,
@@ -444,10 +450,10 @@ def dashboard_body(spec: DashboardSpec, view: DashboardView) -> html.Div:
             )
             if table
             else None,
-            pieces.heatmap_section(prefix=prefix, item_noun=spec.item_noun),
+            pieces.heatmap_section(prefix=prefix, item_noun=spec.noun),
             pieces.drilldown_section(
                 prefix=prefix,
-                item_noun=spec.item_noun,
+                item_noun=spec.noun,
                 ids=arrays.ids.tolist(),
                 names=arrays.names.tolist(),
                 selected=worst_item(view.model),
@@ -475,8 +481,11 @@ def dashboard_layout(spec: DashboardSpec, report: str | None) -> Component:
     return dashboard_body(spec, view)
 
 
-def page_layout(spec: DashboardSpec) -> Callable[..., Component]:
-    """The ``layout`` of a dashboard page module (``?report=<name>``)."""
+def dashboard_page(module: str, spec: DashboardSpec) -> Callable[..., Component]:
+    """Make the page module ``module`` the dashboard of ``spec`` (``/<kind>/dashboard``,
+    ``?report=<name>``): register the page and its callbacks; the page's ``layout``."""
+    dash.register_page(module, path=f"/{spec.kind}/dashboard", name=spec.title, title=spec.title)
+    register_dashboard_callbacks(spec)
 
     def layout(report: str | None = None, **_query: str) -> Component:
         return dashboard_layout(spec, report)
@@ -618,7 +627,18 @@ def drilldown_figure(spec: DashboardSpec, item_id: object, theme: object, name: 
     return cached_figure(
         view,
         ("drilldown", item_id, shown_theme),
-        lambda: spec.drilldown(view.model.arrays.names[index], view.entries[index], shown_theme),
+        lambda: drilldown(spec, view.model.arrays.names[index], view.entries[index], shown_theme),
+    )
+
+
+def drilldown(spec: DashboardSpec, name: str, entry: dict, theme: str) -> Any:
+    """One item's drill-down figure from its points."""
+    points_key = spec.shape.points_key
+    series = {
+        keyword: point_series(entry, points_key, field) for keyword, field in spec.drilldown_series
+    }
+    return spec.drilldown(
+        name=name, timestamps=point_times(entry, points_key), theme=theme, **series
     )
 
 

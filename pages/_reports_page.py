@@ -1,19 +1,40 @@
-"""What the two reports pages (/availability, /resilience) share: their layout and upload."""
+"""The reports page factory: the two reports pages (/availability, /resilience) differ only by
+their kind; this module registers them, lays them out and takes uploads."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import dash
 from dash import Input, Output, State, callback, html, no_update
 
-from components.reports import reports_listing_from, reports_page, save_uploaded_report
+from components.reports import (
+    KIND_TITLES,
+    reports_listing_from,
+    save_uploaded_report,
+)
+from components.reports import reports_page as reports_page_layout
 from data_access.report_store import ReportStore
 from metrics_dashboard.web.context import get_settings
 
 
 def reports_layout(kind: str) -> html.Div:
     store = ReportStore(get_settings().output_dir)
-    return reports_page(kind=kind, listing=reports_listing_from(store=store, kind=kind))
+    return reports_page_layout(kind=kind, listing=reports_listing_from(store=store, kind=kind))
+
+
+def reports_page(module: str, kind: str) -> tuple[Callable[..., html.Div], Callable]:
+    """Make the page module ``module`` the reports page of ``kind`` (``/<kind>``): register
+    the page and its upload callback; (the page's ``layout``, the upload callback)."""
+    title = KIND_TITLES[kind]
+    dash.register_page(
+        module, path=f"/{kind}", name=title, title=f"{title} reports · Metrics Dashboard"
+    )
+
+    def layout(**_query: str) -> html.Div:
+        return reports_layout(kind)
+
+    return layout, register_upload_callback(kind)
 
 
 def register_upload_callback(kind: str) -> Callable[[str | None, str | None], tuple[object, ...]]:

@@ -3,11 +3,11 @@ save/load named configurations, and Start (a background job with progress and Ca
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html, no_update
@@ -19,41 +19,24 @@ from analytics.config import (
     resolve_availability,
 )
 from analytics.config_form import NumberColumn, combine_utc, split_utc
+from analytics.dashboard_model import AVAILABILITY
 from components import config_forms as forms
 from metrics_dashboard.runner import analysis_defaults, data_source_for
 from metrics_dashboard.settings import Settings
-from pages._config_page import (
-    CUSTOM,
-    ConfigForm,
-    ConfigPageSpec,
-    page_layout,
-    register_config_callbacks,
-)
+from pages import _config_page as form_page
 
-KIND = "availability"
-PREFIX = f"{KIND}-config"
-ID_COLUMN = "service_id"
-TYPE_COLUMN = "service_type"
-LABEL_COLUMN = "display_name"
-BUDGET = NumberColumn("error_budget", "Error budget", 1, 50)
-WEIGHT = NumberColumn("weight", "Weight", 1, 10)
+PREFIX = f"{AVAILABILITY.kind}-config"
+BUDGET = NumberColumn("error_budget", "Error budget", 1, 50, config_key="service_error_budgets")
+WEIGHT = NumberColumn("weight", "Weight", 1, 10, config_key="service_weights")
 
 LAST_DAY, LAST_7_DAYS = "last-day", "last-7-days"
 
+FORM_FIELDS = (*form_page.WINDOW_START_FIELDS, ("end-date", "date"), ("end-time", "value"))
 
-def service_rows(params: pd.DataFrame) -> list[dict[str, Any]]:
-    """Grid rows from the resolved parameters (defaults by type already applied)."""
-    return [
-        {
-            "id": service_id,
-            ID_COLUMN: service_id,
-            LABEL_COLUMN: row.display_name,
-            TYPE_COLUMN: row.service_type,
-            BUDGET.column_id: int(row.error_budget),
-            WEIGHT.column_id: int(row.weight),
-        }
-        for service_id, row in params.iterrows()
-    ]
+TEXTS = form_page.ConfigTexts(
+    subtitle="Choose the services, their error budgets and weights, and the window.",
+    hint="Tick the services to analyse; click a budget or weight to edit it.",
+)
 
 
 def window_presets(last_metric: pd.Timestamp | None) -> dict[str, list[str]]:
@@ -75,7 +58,7 @@ def window_card(presets: Mapping[str, Sequence[str]]) -> dbc.Card:
         options=[
             (LAST_DAY, f"Last day with data ({day_label})"),
             (LAST_7_DAYS, "Last 7 days with data"),
-            (CUSTOM, "Custom range (UTC)"),
+            (form_page.CUSTOM, "Custom range (UTC)"),
         ],
         value=LAST_DAY,
         custom=[
@@ -86,7 +69,7 @@ def window_card(presets: Mapping[str, Sequence[str]]) -> dbc.Card:
     return dbc.Card(dbc.CardBody([html.H2("Window", className="h5"), choice]), class_name="mb-3")
 
 
-def read_source(settings: Settings) -> ConfigForm:
+def read_source(settings: Settings) -> form_page.ConfigForm:
     """The services with their defaults by type, and the windows the metrics allow."""
     source = data_source_for(settings)
     services = source.services()
@@ -97,7 +80,9 @@ def read_source(settings: Settings) -> ConfigForm:
         analysis_defaults(settings),
         default_error_budget=settings.default_error_budget,
     )
-    return ConfigForm(rows=service_rows(params), context=presets, cards=[window_card(presets)])
+    return form_page.ConfigForm(
+        rows=form_page.grid_rows(SPEC, params), context=presets, cards=[window_card(presets)]
+    )
 
 
 def resolve_window(
@@ -109,7 +94,7 @@ def resolve_window(
 ) -> tuple[str | None, str | None]:
     """The configuration's (start, end) as ISO text; (None, None) leaves the default window to
     the engine. ``ValueError`` says what is wrong with a custom range."""
-    if preset == CUSTOM:
+    if preset == form_page.CUSTOM:
         start = combine_utc(*custom_start)
         end = combine_utc(*custom_end)
         if end <= start:
@@ -147,48 +132,12 @@ def describe(entries: Mapping[str, Any], presets: Mapping[str, Sequence[str]] | 
 def fill_form(config: AnalysisConfig) -> tuple[Any, ...]:
     """The window controls showing a saved configuration's window."""
     if config.start is not None and config.end is not None:
-        return (CUSTOM, *split_utc(config.start), *split_utc(config.end))
+        return (form_page.CUSTOM, *split_utc(config.start), *split_utc(config.end))
     return (LAST_DAY, no_update, no_update, no_update, no_update)
 
 
-SPEC = ConfigPageSpec(
-    kind=KIND,
-    title="New availability analysis",
-    subtitle="Choose the services, their error budgets and weights, and the window.",
-    items_title="Services",
-    items_hint="Tick the services to analyse; click a budget or weight to edit it. "
-    "Out-of-range values turn red.",
-    noun="service",
-    select_noun="service",
-    id_column=ID_COLUMN,
-    type_column=TYPE_COLUMN,
-    label_column=LABEL_COLUMN,
-    text_columns=((LABEL_COLUMN, "Service"), (ID_COLUMN, "Id"), (TYPE_COLUMN, "Type")),
-    number_columns=(BUDGET, WEIGHT),
-    ids_key="services",
-    value_keys=(
-        (BUDGET.column_id, "service_error_budgets"),
-        (WEIGHT.column_id, "service_weights"),
-    ),
-    read_source=read_source,
-    form_fields=(
-        ("window-preset", "value"),
-        ("start-date", "date"),
-        ("start-time", "value"),
-        ("end-date", "date"),
-        ("end-time", "value"),
-    ),
-    read_form=read_form,
-    describe=describe,
-    fill_form=fill_form,
+SPEC = form_page.ConfigPageSpec(
+    shape=AVAILABILITY, texts=TEXTS, number_columns=(BUDGET, WEIGHT), controls=sys.modules[__name__]
 )
 
-dash.register_page(
-    __name__,
-    path=f"/{KIND}/config",
-    name="New availability analysis",
-    title="New availability analysis · Metrics Dashboard",
-)
-
-layout = page_layout(SPEC)
-register_config_callbacks(SPEC)
+layout = form_page.config_page(__name__, SPEC)

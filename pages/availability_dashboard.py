@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash
 import dash_bootstrap_components as dbc
 
-from analytics.dashboard_model import AVAILABILITY, point_series, point_times
+from analytics.dashboard_model import AVAILABILITY
 from components.figures import availability_drilldown_figure
 from pages._dashboard_page import (
+    CardSpec,
     DashboardSpec,
     DashboardView,
     aggregated_card,
     counts_card,
+    dashboard_page,
     gauge_figure,
-    page_layout,
-    register_dashboard_callbacks,
 )
 
 
@@ -50,38 +49,15 @@ def summary_row(spec: DashboardSpec, view: DashboardView) -> dbc.Row:
     return dbc.Row([dbc.Col(aggregated, lg=4), dbc.Col(counts, lg=8)], class_name="g-3 mb-4")
 
 
-def drilldown(display_name: str, entry: dict, theme: str) -> Any:
-    """The picked service's scores over the window."""
-    points_key = AVAILABILITY.points_key
-    return availability_drilldown_figure(
-        name=display_name,
-        timestamps=point_times(entry, points_key),
-        scores=point_series(entry, points_key, "score"),
-        cumulative_failures=point_series(entry, points_key, "cumulative_failures"),
-        theme=theme,
-    )
-
-
 SPEC = DashboardSpec(
     shape=AVAILABILITY,
-    title="Availability dashboard",
     title_icon="bi-activity",
-    item_noun="service",
-    card_shape="semi",
-    card_facts=card_facts,
+    cards=CardSpec(shape="semi", facts=card_facts, live_label="Failures"),
     figures=("gauge",),
     base_figures=base_figures,
     summary_row=summary_row,
-    drilldown=drilldown,
-    count_label="Failures",
+    drilldown=availability_drilldown_figure,
+    drilldown_series=(("scores", "score"), ("cumulative_failures", "cumulative_failures")),
 )
 
-dash.register_page(
-    __name__,
-    path="/availability/dashboard",
-    name="Availability dashboard",
-    title="Availability dashboard",
-)
-
-layout = page_layout(SPEC)
-register_dashboard_callbacks(SPEC)
+layout = dashboard_page(__name__, SPEC)

@@ -3,10 +3,10 @@ compliance against success rate, choose the window, save/load, and Start (backgr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, html, no_update
@@ -18,42 +18,27 @@ from analytics.config import (
     resolve_resilience,
 )
 from analytics.config_form import NumberColumn, combine_utc, split_utc
+from analytics.dashboard_model import RESILIENCE
 from components import config_forms as forms
 from metrics_dashboard.runner import analysis_defaults, data_source_for
 from metrics_dashboard.settings import Settings
-from pages._config_page import (
-    CUSTOM,
-    ConfigForm,
-    ConfigPageSpec,
-    page_layout,
-    register_config_callbacks,
-)
+from pages import _config_page as form_page
 
-KIND = "resilience"
-PREFIX = f"{KIND}-config"
-ID_COLUMN = "target_id"
-TYPE_COLUMN = "target_type"
-LABEL_COLUMN = "display_name"
-RPO = NumberColumn("target_rpo_hours", "Target RPO (h)", 1, 168, integer=False)
-WEIGHT = NumberColumn("weight", "Weight", 1, 10)
+PREFIX = f"{RESILIENCE.kind}-config"
+RPO = NumberColumn(
+    "target_rpo_hours", "Target RPO (h)", 1, 168, integer=False, config_key="target_rpo_hours"
+)
+WEIGHT = NumberColumn("weight", "Weight", 1, 10, config_key="target_weights")
 HOURS = NumberColumn("hours", "Window length (h)", 1, 8760)
 
 DERIVED = "derived"
 
+FORM_FIELDS = (*form_page.WINDOW_START_FIELDS, ("hours", "value"), ("w-rpo", "value"))
 
-def target_rows(params: pd.DataFrame) -> list[dict[str, Any]]:
-    """Grid rows from the resolved parameters (RPO by type already applied)."""
-    return [
-        {
-            "id": target_id,
-            ID_COLUMN: target_id,
-            LABEL_COLUMN: row.display_name,
-            TYPE_COLUMN: row.target_type,
-            RPO.column_id: float(row.target_rpo_hours),
-            WEIGHT.column_id: int(row.weight),
-        }
-        for target_id, row in params.iterrows()
-    ]
+TEXTS = form_page.ConfigTexts(
+    subtitle="Choose the backup targets, their target RPO, the score weights and the window.",
+    hint="Tick the targets to analyse; click a target RPO or weight to edit it.",
+)
 
 
 def derived_window_start(*, last_backup: str | None, hours: Any) -> str | None:
@@ -88,7 +73,7 @@ def window_card(*, hours: int, last_backup: str | None) -> dbc.Card:
                 prefix=PREFIX,
                 options=[
                     (DERIVED, "Ending at the last full hour with backup data"),
-                    (CUSTOM, "Custom start (UTC)"),
+                    (form_page.CUSTOM, "Custom start (UTC)"),
                 ],
                 value=DERIVED,
                 custom=[
@@ -102,7 +87,7 @@ def window_card(*, hours: int, last_backup: str | None) -> dbc.Card:
     return dbc.Card(dbc.CardBody([html.H2("Window", className="h5"), controls]), class_name="mb-3")
 
 
-def read_source(settings: Settings) -> ConfigForm:
+def read_source(settings: Settings) -> form_page.ConfigForm:
     """The backup targets with their RPO by type, the last backup, and the weights and window
     cards."""
     source = data_source_for(settings)
@@ -120,8 +105,8 @@ def read_source(settings: Settings) -> ConfigForm:
         ),
         class_name="mb-3",
     )
-    return ConfigForm(
-        rows=target_rows(params),
+    return form_page.ConfigForm(
+        rows=form_page.grid_rows(SPEC, params),
         context=last_backup_text,
         cards=[
             weights_card,
@@ -138,7 +123,7 @@ def resolve_window(
     problem = HOURS.problem(hours)
     if problem:
         raise ValueError(problem)
-    if preset == CUSTOM:
+    if preset == form_page.CUSTOM:
         return combine_utc(*custom_start).isoformat(), int(HOURS.coerce(hours))
     return None, int(HOURS.coerce(hours))
 
@@ -172,50 +157,17 @@ def describe(entries: Mapping[str, Any], last_backup: str | None) -> str:
 def fill_form(config: AnalysisConfig) -> tuple[Any, ...]:
     """The window and weight controls showing a saved (resilience) configuration."""
     if config.start is not None:
-        start_fields = (CUSTOM, *split_utc(config.start))
+        start_fields = (form_page.CUSTOM, *split_utc(config.start))
     else:
         start_fields = (DERIVED, no_update, no_update)
     return (*start_fields, config.hours, config.weights.rpo)
 
 
-SPEC = ConfigPageSpec(
-    kind=KIND,
-    title="New resilience analysis",
-    subtitle="Choose the backup targets, their target RPO, the score weights and the window.",
-    items_title="Backup targets",
-    items_hint="Tick the targets to analyse; click a target RPO or weight to edit it. "
-    "Out-of-range values turn red.",
-    noun="target",
-    select_noun="backup target",
-    id_column=ID_COLUMN,
-    type_column=TYPE_COLUMN,
-    label_column=LABEL_COLUMN,
-    text_columns=((LABEL_COLUMN, "Backup target"), (ID_COLUMN, "Id"), (TYPE_COLUMN, "Type")),
-    number_columns=(RPO, WEIGHT),
-    ids_key="targets",
-    value_keys=((RPO.column_id, "target_rpo_hours"), (WEIGHT.column_id, "target_weights")),
-    read_source=read_source,
-    form_fields=(
-        ("window-preset", "value"),
-        ("start-date", "date"),
-        ("start-time", "value"),
-        ("hours", "value"),
-        ("w-rpo", "value"),
-    ),
-    read_form=read_form,
-    describe=describe,
-    fill_form=fill_form,
+SPEC = form_page.ConfigPageSpec(
+    shape=RESILIENCE, texts=TEXTS, number_columns=(RPO, WEIGHT), controls=sys.modules[__name__]
 )
 
-dash.register_page(
-    __name__,
-    path=f"/{KIND}/config",
-    name="New resilience analysis",
-    title="New resilience analysis · Metrics Dashboard",
-)
-
-layout = page_layout(SPEC)
-register_config_callbacks(SPEC)
+layout = form_page.config_page(__name__, SPEC)
 
 
 @callback(Output(f"{PREFIX}-w-success", "children"), Input(f"{PREFIX}-w-rpo", "value"))

@@ -12,23 +12,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from analytics.dashboard_model import RESILIENCE, final_counts, point_series, point_times
+from analytics.dashboard_model import RESILIENCE, final_counts
 from components.figures import resilience_drilldown_figure, status_donut_figure
 from components.gauges import NO_VALUE_TEXT, percent_text
 from components.reports import format_utc
 from pages._dashboard_page import (
+    CardSpec,
     DashboardSpec,
     DashboardView,
     TableSpec,
     aggregated_card,
     counts_card,
+    dashboard_page,
     gauge_figure,
-    page_layout,
-    register_dashboard_callbacks,
     status_texts,
 )
 
@@ -126,30 +125,19 @@ def summary_row(spec: DashboardSpec, view: DashboardView) -> dbc.Row:
     )
 
 
-def drilldown(display_name: str, entry: dict, theme: str) -> Any:
-    """The picked target's scores over the window."""
-    points_key = RESILIENCE.points_key
-    return resilience_drilldown_figure(
-        name=display_name,
-        timestamps=point_times(entry, points_key),
-        scores=point_series(entry, points_key, "score"),
-        compliance=point_series(entry, points_key, "rpo_compliance"),
-        success_rate=point_series(entry, points_key, "success_rate"),
-        theme=theme,
-    )
-
-
 SPEC = DashboardSpec(
     shape=RESILIENCE,
-    title="Resilience dashboard",
     title_icon="bi-shield-check",
-    item_noun="target",
-    card_shape="circle",
-    card_facts=card_facts,
+    cards=CardSpec(shape="circle", facts=card_facts),
     figures=("gauge", "donut"),
     base_figures=base_figures,
     summary_row=summary_row,
-    drilldown=drilldown,
+    drilldown=resilience_drilldown_figure,
+    drilldown_series=(
+        ("scores", "score"),
+        ("compliance", "rpo_compliance"),
+        ("success_rate", "success_rate"),
+    ),
     table=TableSpec(
         title="Targets at the end of the window",
         columns=TABLE_COLUMNS,
@@ -158,12 +146,4 @@ SPEC = DashboardSpec(
     ),
 )
 
-dash.register_page(
-    __name__,
-    path="/resilience/dashboard",
-    name="Resilience dashboard",
-    title="Resilience dashboard",
-)
-
-layout = page_layout(SPEC)
-register_dashboard_callbacks(SPEC)
+layout = dashboard_page(__name__, SPEC)
