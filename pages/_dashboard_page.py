@@ -84,11 +84,12 @@ from pages._page_spec import KindPage
 THEME_INPUT = Input("app-theme", "data")
 
 # Memory the open reports may hold, estimated as their file size times PARSED_BYTES_PER_BYTE
-# (measured with tracemalloc on the demo and synthetic reports: the parsed JSON plus its arrays
-# and playback payload take 5 to 7 times the file's bytes), and the figures built from them.
+# plus their frames (measured with tracemalloc: a parsed report with its model and playback
+# payload holds 2.8 to 4.2 times its file's bytes, for 0.1 to 6 MB synthetic reports), and the
+# memory of the figures built from them.
 REPORT_CACHE_BYTES = 512 * 1024 * 1024
 FIGURE_CACHE_BYTES = 64 * 1024 * 1024
-PARSED_BYTES_PER_BYTE = 7
+PARSED_BYTES_PER_BYTE = 4
 
 
 @dataclass(frozen=True)
