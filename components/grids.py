@@ -96,6 +96,9 @@ def data_grid(
             "headerHeight": HEADER_HEIGHT_PX,
             "suppressCellFocus": True,
             "enableCellTextSelection": True,
+            # Few columns: all of a row's cells stay in the page (text search finds them);
+            # the rows are what is virtualised.
+            "suppressColumnVirtualisation": True,
             **(grid_options or {}),
         },
         className=f"{GRID_CLASS} {class_name}".strip(),

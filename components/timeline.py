@@ -4,8 +4,8 @@ The frames themselves (what every gauge, count and the aggregated score show at 
 are computed once per report by the pure dashboard model (analytics/dashboard_model.py); the
 browser gets them in one ``dcc.Store`` and replays them with clientside callbacks
 (assets/playback.js), so stepping the timeline never calls the server. This module adds what the
-data does not say: the texts, colours and icon classes of the statuses, the controls and the
-registration of the two clientside callbacks.
+data does not say: the texts, colours and icon classes of the statuses, and the controls (the
+page factory, pages/_dashboard_page.py, registers the clientside callbacks).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash import dcc, html
 
 from analytics.dashboard_model import NO_DATA
 from components.gauges import NO_VALUE_TEXT, status_text_class
@@ -132,41 +132,4 @@ def timeline_controls(*, prefix: str, labels: Sequence[str]) -> html.Div:
             ),
         ],
         className="md-timeline",
-    )
-
-
-def register_playback_callbacks(
-    *, prefix: str, figures: Sequence[str], buckets: Sequence[str]
-) -> None:
-    """The two clientside callbacks of a dashboard's timeline (assets/playback.js):
-
-    ``control`` turns Play/Pause, Reset, the ticks and the speed into a slider value and the
-    interval's state; ``render`` shows the frame of the slider value: it updates the gauge cards
-    in place and returns the instant label, the aggregated value, the small Plotly figures
-    (graphs ``<prefix>-<figure>``, as in the payload) and the counts (``buckets``).
-    """
-    clientside_callback(
-        ClientsideFunction(namespace=CLIENTSIDE_NAMESPACE, function_name="control"),
-        Output(f"{prefix}-slider", "value"),
-        Output(f"{prefix}-interval", "disabled"),
-        Output(f"{prefix}-interval", "interval"),
-        Output(f"{prefix}-play", "children"),
-        Input(f"{prefix}-play", "n_clicks"),
-        Input(f"{prefix}-reset", "n_clicks"),
-        Input(f"{prefix}-interval", "n_intervals"),
-        Input(f"{prefix}-speed", "value"),
-        State(f"{prefix}-slider", "value"),
-        State(f"{prefix}-interval", "disabled"),
-        State(f"{prefix}-playback", "data"),
-        prevent_initial_call=True,
-    )
-    clientside_callback(
-        ClientsideFunction(namespace=CLIENTSIDE_NAMESPACE, function_name="render"),
-        Output(f"{prefix}-instant", "children"),
-        Output(f"{prefix}-aggregated-value", "children"),
-        *(Output(f"{prefix}-{figure}", "figure") for figure in figures),
-        *(Output(f"{prefix}-count-{bucket}", "children") for bucket in buckets),
-        Input(f"{prefix}-slider", "value"),
-        Input(f"{prefix}-figures", "data"),
-        State(f"{prefix}-playback", "data"),
     )

@@ -72,7 +72,6 @@ from components.status import status_colors, status_label
 from components.timeline import (
     CLIENTSIDE_NAMESPACE,
     playback_look,
-    register_playback_callbacks,
     timeline_controls,
 )
 from data_access.base import DataSourceError
@@ -560,6 +559,43 @@ def register_dashboard_callbacks(spec: DashboardSpec) -> None:
         State(spec.id("report-name"), "data"),
         prevent_initial_call=True,
     )(functools.partial(rerun_report, spec))
+
+
+def register_playback_callbacks(
+    *, prefix: str, figures: Sequence[str], buckets: Sequence[str]
+) -> None:
+    """The two clientside callbacks of a dashboard's timeline (assets/playback.js):
+
+    ``control`` turns Play/Pause, Reset, the ticks and the speed into a slider value and the
+    interval's state; ``render`` shows the frame of the slider value: it updates the gauge cards
+    in place and returns the instant label, the aggregated value, the small Plotly figures
+    (graphs ``<prefix>-<figure>``, as in the payload) and the counts (``buckets``).
+    """
+    clientside_callback(
+        ClientsideFunction(namespace=CLIENTSIDE_NAMESPACE, function_name="control"),
+        Output(f"{prefix}-slider", "value"),
+        Output(f"{prefix}-interval", "disabled"),
+        Output(f"{prefix}-interval", "interval"),
+        Output(f"{prefix}-play", "children"),
+        Input(f"{prefix}-play", "n_clicks"),
+        Input(f"{prefix}-reset", "n_clicks"),
+        Input(f"{prefix}-interval", "n_intervals"),
+        Input(f"{prefix}-speed", "value"),
+        State(f"{prefix}-slider", "value"),
+        State(f"{prefix}-interval", "disabled"),
+        State(f"{prefix}-playback", "data"),
+        prevent_initial_call=True,
+    )
+    clientside_callback(
+        ClientsideFunction(namespace=CLIENTSIDE_NAMESPACE, function_name="render"),
+        Output(f"{prefix}-instant", "children"),
+        Output(f"{prefix}-aggregated-value", "children"),
+        *(Output(f"{prefix}-{figure}", "figure") for figure in figures),
+        *(Output(f"{prefix}-count-{bucket}", "children") for bucket in buckets),
+        Input(f"{prefix}-slider", "value"),
+        Input(f"{prefix}-figures", "data"),
+        State(f"{prefix}-playback", "data"),
+    )
 
 
 def base_figures(spec: DashboardSpec, theme: object, name: object) -> dict:
