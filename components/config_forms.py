@@ -38,7 +38,7 @@ def hidden_label(*, text: str, for_id: str) -> html.Label:
 # The table of services / targets
 
 
-def number_rules(column: NumberColumn) -> tuple[str, str]:
+def number_rules(*, column: NumberColumn) -> tuple[str, str]:
     """The grid's check of a number column, as an expression of dash-ag-grid's evaluator over
     ``numberProblem`` (assets/grids.js, the same rule as :meth:`NumberColumn.problem`): what is
     wrong with the cell's value, or null (the cell's title when it has one)."""
@@ -87,7 +87,7 @@ def item_grid(
         for column_id, name in text_columns
     ]
     for column in number_columns:
-        problem, invalid = number_rules(column)
+        problem, invalid = number_rules(column=column)
         column_defs.append(
             {
                 "field": column.column_id,
