@@ -1,7 +1,8 @@
 /*
  * Timeline playback of the dashboards, entirely in the browser (no server request per step).
  *
- * The server sends the frames once in a dcc.Store (components/timeline.py, playback_payload).
+ * The server sends the frames once in a dcc.Store (analytics/dashboard_model.py playback_data,
+ * with components/timeline.py playback_look).
  * The clientside callbacks below, registered from Python with ClientsideFunction, turn the
  * controls into a slider value ("control") and show the frame of the slider value ("render");
  * "filter" hides the cards that the filters leave out.
@@ -82,37 +83,6 @@
     return refs;
   }
 
-  // The table of final figures (resilience), built like the cards: cells as text.
-  function buildTable(payload) {
-    const body = document.getElementById(payload.prefix + "-table-body");
-    if (!body || !payload.rows) {
-      return;
-    }
-    const visible = visibleItems.get(payload);
-    const fragment = document.createDocumentFragment();
-    payload.rows.forEach(function (cells, i) {
-      const row = document.createElement("tr");
-      row.dataset.mdIndex = String(i);
-      row.hidden = Boolean(visible) && !visible[i];
-      cells.forEach(function (text, column) {
-        const cell = document.createElement("td");
-        if (column === payload.statusColumn) {
-          const code = payload.statusNames.indexOf(text);
-          const status = document.createElement("span");
-          status.className = payload.statusClasses[code] || "";
-          status.style.setProperty("--md-gauge-color", payload.colors[code] || "");
-          status.textContent = text;
-          cell.appendChild(status);
-        } else {
-          cell.textContent = text;
-        }
-        row.appendChild(cell);
-      });
-      fragment.appendChild(row);
-    });
-    body.replaceChildren(fragment);
-  }
-
   function showDrilldown(payload, index) {
     window.dash_clientside.set_props(payload.prefix + "-drilldown-select", {
       value: payload.ids[index],
@@ -133,7 +103,6 @@
       return cached.refs;
     }
     const refs = buildCards(payload, grid);
-    buildTable(payload);
     cardCache.set(payload.prefix, { grid: grid, payload: payload, refs: refs });
     return refs;
   }
@@ -262,9 +231,13 @@
       return !on;
     },
 
+    // Hides the cards the filters leave out; on a dashboard with a table (a grid of final
+    // figures) it also gives the grid the rows kept (AG Grid draws those in view).
     filter: function (types, statuses, payload) {
+      const context = window.dash_clientside.callback_context || {};
+      const withRows = (context.outputs_list || []).length > 1;
       if (!payload) {
-        return window.dash_clientside.no_update;
+        return withRows ? noUpdates(2) : window.dash_clientside.no_update;
       }
       const typeSet = types && types.length ? new Set(types) : null;
       const statusSet = statuses && statuses.length ? new Set(statuses) : null;
@@ -275,15 +248,18 @@
         );
       });
       visibleItems.set(payload, visible);
-      const prefix = "#" + payload.prefix;
-      const items = document.querySelectorAll(
-        prefix + "-cards [data-md-index], " + prefix + "-table-body [data-md-index]"
-      );
+      const items = document.querySelectorAll("#" + payload.prefix + "-cards [data-md-index]");
       for (const element of items) {
         element.hidden = !visible[Number(element.dataset.mdIndex)];
       }
       const count = visible.filter(Boolean).length;
-      return "Showing " + count + " of " + payload.ids.length;
+      const summary = "Showing " + count + " of " + payload.ids.length;
+      if (!withRows) {
+        return summary;
+      }
+      return [summary, (payload.rows || []).filter(function (_row, i) {
+        return visible[i];
+      })];
     },
   };
 

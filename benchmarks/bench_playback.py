@@ -138,12 +138,11 @@ def serve(port: int) -> None:
     from metrics_dashboard.web.app import create_app
 
     app = create_app(load_settings(env_file=None))
-    from components.dashboard_common import load_dashboard
+    from pages._dashboard_page import open_view
     from pages.availability_dashboard import SPEC
 
     def baseline_layout(mode: str = "indicators", report: str | None = None, **_query: str):
-        data = load_dashboard(SPEC, report)
-        payload = data.payload
+        payload = open_view(SPEC, report).payload
         last = len(payload["labels"]) - 1
         parts = [
             dcc.Store(id="bench-payload", data=payload),
@@ -153,10 +152,11 @@ def serve(port: int) -> None:
         if mode == "indicators":
             parts.append(dcc.Graph(id="bench-graph", figure=indicator_grid(payload)))
         else:
-            from components.dashboard_common import card_template
+            from components.dashboard import card_template
 
+            template = card_template(shape=SPEC.cards.shape, live_label=SPEC.cards.live_label)
             parts += [
-                dcc.Store(id="bench-template", data=card_template(SPEC).to_plotly_json()),
+                dcc.Store(id="bench-template", data=template.to_plotly_json()),
                 html.Div(id="bench-cards", className="md-card-grid md-dashboard"),
             ]
         return html.Div(parts)

@@ -1,67 +1,32 @@
-"""The pieces of the two configuration pages: the item table with inline validation, filters,
-the per-type bulk setter, window controls, save/load of named configurations and the job panel.
+"""The pieces of the two configuration pages: typed keyword-only factories (values in,
+components out) for the item grid with inline validation, filters, the per-type bulk setter,
+window controls, named configurations and the job panel.
 
 Ids are built from the page's prefix (``availability-config``), so both pages use the same
-factories. The pure helpers (filters, validation, bulk edits, UTC date/time handling) are what
-the pages' callbacks call, and are unit-tested without a browser.
+factories; the rules they apply (allowed values, selection, bulk edits, UTC date and time) are
+pure (analytics/config_form.py), and the page factory (pages/_config_page.py) wires the
+callbacks.
 """
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-import pandas as pd
-from dash import Input, Output, State, callback, ctx, dash_table, dcc, html, no_update
+from dash import dcc, html
 from dash.development.base_component import Component
 
+from analytics.config_form import NumberColumn, number_text, split_utc
+from components.grids import data_grid
 from components.layout import error_alert, icon, success_alert
 from components.reports import dashboard_href, format_score, format_utc
 
 ALL_TYPES = "__all__"
-PAGE_SIZE = 15
-
-
-@dataclass(frozen=True)
-class NumberColumn:
-    """An editable numeric column with its allowed range."""
-
-    column_id: str
-    name: str
-    low: float
-    high: float
-    integer: bool = True
-
-    @property
-    def range_text(self) -> str:
-        return f"{_number_text(self.low)} to {_number_text(self.high)}"
-
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` is not allowed here, or None."""
-        if value is None or value == "" or isinstance(value, bool):
-            return f"{self.name} is empty (allowed {self.range_text})"
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return f"{self.name} {value!r} is not a number (allowed {self.range_text})"
-        if math.isnan(number) or not self.low <= number <= self.high:
-            return f"{self.name} {_number_text(number)} is out of range (allowed {self.range_text})"
-        if self.integer and not number.is_integer():
-            return f"{self.name} {_number_text(number)} is not a whole number"
-        return None
-
-    def coerce(self, value: Any) -> int | float:
-        """The value as the configuration wants it (call only on valid values)."""
-        number = float(value)
-        return int(number) if self.integer else number
-
-
-def _number_text(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+MAX_SHOWN_ROWS = 15
+NOT_SEARCHED = {"function": "''"}  # a column the search box does not look in
 
 
 def hidden_label(*, text: str, for_id: str) -> html.Label:
@@ -73,109 +38,104 @@ def hidden_label(*, text: str, for_id: str) -> html.Label:
 # The table of services / targets
 
 
-def item_table(
+def number_rules(*, column: NumberColumn) -> tuple[str, str]:
+    """The grid's check of a number column, as an expression of dash-ag-grid's evaluator over
+    ``numberProblem`` (assets/grids.js, the same rule as :meth:`NumberColumn.problem`): what is
+    wrong with the cell's value, or null (the cell's title when it has one)."""
+    arguments = ", ".join(
+        [
+            json.dumps(column.name),
+            json.dumps(column.low),
+            json.dumps(column.high),
+            json.dumps(column.integer),
+        ]
+    )
+    problem = f"numberProblem(params.value, {arguments})"
+    return problem, f"{problem} !== null"
+
+
+def item_grid(
     *,
-    table_id: str,
+    grid_id: str,
     rows: Sequence[Mapping[str, Any]],
     text_columns: Sequence[tuple[str, str]],
     number_columns: Sequence[NumberColumn],
-    selected_rows: Sequence[int],
-) -> dash_table.DataTable:
-    """Rows with a checkbox each, read-only text columns and editable number columns.
+    type_column: str,
+    search_columns: Sequence[str],
+    selected_ids: Sequence[str],
+) -> dag.AgGrid:
+    """Rows (each with a unique ``id``) with a checkbox each, read-only text columns and
+    editable number columns.
 
-    Out-of-range numbers are highlighted by the table itself (``style_data_conditional``), so
-    the highlight follows every edit without a callback; the message listing them comes from
-    :func:`invalid_entries`. Filtering is driven by ``filter_query`` (see :func:`filter_query`);
-    the built-in filter row is hidden so that there is one way to filter.
+    A value out of its column's range turns its cell red, and the cell's tooltip says why, as
+    the grid checks every edit itself; the list under the form comes from the server. The
+    search box filters ``search_columns`` (the grid's quick filter), the type filter
+    ``type_column`` (a filter model); the header checkbox and the "shown" buttons act on the
+    rows the filters show.
     """
-    columns = [
-        {"id": column_id, "name": name, "editable": False} for column_id, name in text_columns
-    ]
-    columns += [
+    column_defs: list[dict[str, Any]] = [
         {
-            "id": column.column_id,
-            "name": f"{column.name} ({column.range_text})",
-            "type": "numeric",
-            "editable": True,
-            "on_change": {"action": "coerce", "failure": "accept"},
+            "field": column_id,
+            "headerName": name,
+            **({} if column_id in search_columns else {"getQuickFilterText": NOT_SEARCHED}),
+            **(
+                {"filter": "agTextColumnFilter", "filterParams": {"caseSensitive": True}}
+                if column_id == type_column
+                else {}
+            ),
         }
-        for column in number_columns
+        for column_id, name in text_columns
     ]
-    return dash_table.DataTable(
-        id=table_id,
-        data=[dict(row) for row in rows],
-        columns=columns,
-        row_selectable="multi",
-        selected_rows=list(selected_rows),
-        filter_action="native",
-        filter_query="",
-        sort_action="native",
-        page_action="native",
-        page_size=PAGE_SIZE,
-        style_as_list_view=True,
-        style_table={"overflowX": "auto"},
-        style_cell={
-            "backgroundColor": "var(--bs-body-bg)",
-            "color": "var(--bs-body-color)",
-            "border": "0",
-            "borderBottom": "1px solid var(--bs-border-color)",
-            "fontFamily": "var(--bs-body-font-family)",
-            "fontSize": "0.9rem",
-            "padding": "0.4rem 0.6rem",
-            "textAlign": "left",
-        },
-        style_header={
-            "backgroundColor": "var(--bs-tertiary-bg)",
-            "fontWeight": "600",
-            "whiteSpace": "normal",
-        },
-        style_cell_conditional=[
-            {"if": {"column_id": column.column_id}, "width": "9rem", "textAlign": "right"}
-            for column in number_columns
-        ],
-        style_data_conditional=[
+    for column in number_columns:
+        problem, invalid = number_rules(column=column)
+        column_defs.append(
             {
-                "if": {"column_id": column.column_id},
-                "backgroundColor": "var(--bs-secondary-bg)",
-                "cursor": "text",
+                "field": column.column_id,
+                "headerName": f"{column.name} ({column.range_text})",
+                "editable": True,
+                "type": "rightAligned",
+                "width": 190,
+                "valueParser": {"function": "numberOrText(params.newValue)"},
+                "cellClass": "md-cell-editable",
+                "cellClassRules": {"md-cell-invalid": invalid},
+                "tooltipValueGetter": {"function": problem},
+                "getQuickFilterText": NOT_SEARCHED,
             }
-            for column in number_columns
-        ]
-        + [
-            {
-                "if": {
-                    "filter_query": (
-                        f"{{{column.column_id}}} < {column.low} || "
-                        f"{{{column.column_id}}} > {column.high} || "
-                        f"{{{column.column_id}}} is blank || {{{column.column_id}}} is str"
-                    ),
-                    "column_id": column.column_id,
-                },
-                "backgroundColor": "var(--bs-danger-bg-subtle)",
-                "color": "var(--bs-danger-text-emphasis)",
-                "fontWeight": "700",
-            }
-            for column in number_columns
-        ],
-        css=[{"selector": "tr:has(> th.dash-filter)", "rule": "display: none"}],
+        )
+    return data_grid(
+        grid_id=grid_id,
+        column_defs=column_defs,
+        row_data=rows,
+        rows=len(rows),
+        max_rows=MAX_SHOWN_ROWS,
+        class_name="md-item-grid",
+        grid_options={
+            "rowSelection": {
+                "mode": "multiRow",
+                "checkboxes": True,
+                "headerCheckbox": True,
+                "selectAll": "filtered",
+                "enableClickSelection": False,
+            },
+            "suppressCellFocus": False,
+            "stopEditingWhenCellsLoseFocus": True,
+            # The reason of an invalid value as the cell's title: the browser's own tooltip.
+            "enableBrowserTooltips": True,
+        },
+        sortable=True,
+        columnSize="responsiveSizeToFit",
+        selectedRows={"ids": list(selected_ids)},
     )
 
 
-def filter_query(
-    *, search: str | None, type_value: str | None, name_columns: Sequence[str], type_column: str
-) -> str:
-    """The DataTable query for a free-text search over ``name_columns`` and one type."""
-    clauses = []
-    term = (search or "").strip()
-    if term:
-        quoted = '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        clauses.append(
-            "(" + " || ".join(f"{{{column}}} icontains {quoted}" for column in name_columns) + ")"
-        )
+def grid_filter(
+    *, search: str | None, type_value: str | None, type_column: str
+) -> tuple[str, dict]:
+    """The grid's quick-filter text and filter model for a search and one type (or all)."""
+    model = {}
     if type_value and type_value != ALL_TYPES:
-        quoted_type = '"' + type_value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        clauses.append(f"{{{type_column}}} = {quoted_type}")
-    return " && ".join(clauses)
+        model[type_column] = {"filterType": "text", "type": "equals", "filter": type_value}
+    return (search or "").strip(), model
 
 
 def type_options(types: Sequence[str], *, all_label: str) -> list[dict[str, str]]:
@@ -245,83 +205,6 @@ def table_filters(
         ],
         class_name="g-2 mb-2 align-items-center",
     )
-
-
-def select_shown(*, selected: Sequence[int] | None, shown: Sequence[int] | None) -> list[int]:
-    """The selection plus every row the filter shows (in table order)."""
-    return sorted(set(selected or ()) | set(shown or ()))
-
-
-def clear_shown(*, selected: Sequence[int] | None, shown: Sequence[int] | None) -> list[int]:
-    """The selection minus the rows the filter shows."""
-    return sorted(set(selected or ()) - set(shown or ()))
-
-
-def invalid_entries(
-    *, rows: Sequence[Mapping[str, Any]], columns: Sequence[NumberColumn], label_column: str
-) -> list[str]:
-    """One line per invalid cell: ``Main database: Error budget 60 is out of range (...)``."""
-    problems = []
-    for row in rows:
-        for column in columns:
-            problem = column.problem(row.get(column.column_id))
-            if problem:
-                problems.append(f"{row.get(label_column)}: {problem}")
-    return problems
-
-
-def selected_ids(
-    *, rows: Sequence[Mapping[str, Any]], selected_rows: Sequence[int] | None, id_column: str
-) -> list[str]:
-    """The ids of the selected rows, in table order."""
-    chosen = set(selected_rows or ())
-    return [str(row[id_column]) for index, row in enumerate(rows) if index in chosen]
-
-
-def selected_values(
-    *,
-    rows: Sequence[Mapping[str, Any]],
-    selected_rows: Sequence[int] | None,
-    id_column: str,
-    column: NumberColumn,
-) -> dict[str, int | float]:
-    """``{id: value}`` of one column over the selected rows (values must be valid)."""
-    chosen = set(selected_rows or ())
-    return {
-        str(row[id_column]): column.coerce(row[column.column_id])
-        for index, row in enumerate(rows)
-        if index in chosen
-    }
-
-
-def rows_with_overrides(
-    *,
-    rows: Sequence[Mapping[str, Any]],
-    id_column: str,
-    overrides: Mapping[str, Mapping[str, Any]],
-) -> list[dict[str, Any]]:
-    """Rows with saved values put back: ``overrides`` maps a column to ``{id: value}``."""
-    updated = []
-    for row in rows:
-        new_row = dict(row)
-        for column_id, values in overrides.items():
-            if row[id_column] in values:
-                new_row[column_id] = values[row[id_column]]
-        updated.append(new_row)
-    return updated
-
-
-def selection_for_ids(
-    *, rows: Sequence[Mapping[str, Any]], id_column: str, ids: Sequence[str] | None
-) -> tuple[list[int], list[str]]:
-    """Row indices to select for ``ids`` (all rows for None) and the ids no row has."""
-    if ids is None:
-        return list(range(len(rows))), []
-    index_of = {row[id_column]: index for index, row in enumerate(rows)}
-    wanted = list(dict.fromkeys(ids))
-    return sorted(index_of[i] for i in wanted if i in index_of), [
-        i for i in wanted if i not in index_of
-    ]
 
 
 def validation_feedback(*, problems: Sequence[str], component_id: str) -> Component | None:
@@ -410,89 +293,18 @@ def bulk_setter(
     )
 
 
-def bulk_update(
-    *,
-    rows: Sequence[Mapping[str, Any]],
-    type_column: str,
-    item_type: str | None,
-    columns: Sequence[NumberColumn],
-    column_id: str,
-    value: Any,
-    noun: str,
-) -> tuple[Any, Component]:
-    """(the new table data or ``no_update``, a one-line feedback) for the bulk setter."""
-    column = next((candidate for candidate in columns if candidate.column_id == column_id), None)
-    if not item_type or column is None:
-        return no_update, html.Span(f"Choose a {noun} type and a field.", className="text-danger")
-    try:
-        updated, changed = apply_bulk_value(
-            rows=rows, type_column=type_column, item_type=item_type, column=column, value=value
-        )
-    except ValueError as error:
-        return no_update, html.Span(f"Not applied: {error}.", className="text-danger")
-    return updated, html.Span(
-        f"{column.name} set to {_number_text(column.coerce(value))} for {changed} {noun}(s) of "
-        f"type {item_type}.",
-        className="text-success-emphasis",
+def bulk_feedback(*, message: str, applied: bool) -> html.Span:
+    """The one line under the bulk setter: what was set, or why nothing was."""
+    return html.Span(message, className="text-success-emphasis" if applied else "text-danger")
+
+
+def bulk_applied_text(
+    *, column: NumberColumn, value: Any, changed: int, noun: str, item_type: str
+) -> str:
+    return (
+        f"{column.name} set to {number_text(column.coerce(value))} for {changed} {noun}(s) of "
+        f"type {item_type}."
     )
-
-
-def apply_bulk_value(
-    *,
-    rows: Sequence[Mapping[str, Any]],
-    type_column: str,
-    item_type: str,
-    column: NumberColumn,
-    value: Any,
-) -> tuple[list[dict[str, Any]], int]:
-    """Rows with ``column`` set to ``value`` for every row of ``item_type``, and how many
-    changed. ``ValueError`` (with the reason) when the value is not allowed."""
-    problem = column.problem(value)
-    if problem:
-        raise ValueError(problem)
-    coerced = column.coerce(value)
-    updated, changed = [], 0
-    for row in rows:
-        new_row = dict(row)
-        if row.get(type_column) == item_type:
-            new_row[column.column_id] = coerced
-            changed += 1
-        updated.append(new_row)
-    return updated, changed
-
-
-# ---------------------------------------------------------------------------------------------
-# Windows (all in UTC)
-
-
-def split_utc(value: Any) -> tuple[str | None, str | None]:
-    """A timestamp as the (date, time) pair of the date picker and time input, in UTC."""
-    if value is None:
-        return None, None
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%d"), stamp.strftime("%H:%M")
-
-
-def combine_utc(date_value: str | None, time_value: str | None) -> datetime:
-    """The UTC instant of a date picker value and a ``HH:MM`` time (midnight when empty).
-
-    ``ValueError`` with a message when the date is missing or either part is malformed.
-    """
-    if not date_value:
-        raise ValueError("choose a date")
-    try:
-        day = datetime.strptime(str(date_value)[:10], "%Y-%m-%d")
-    except ValueError:
-        raise ValueError(f"{date_value!r} is not a date (YYYY-MM-DD)") from None
-    hours, minutes = 0, 0
-    if time_value:
-        try:
-            parsed = datetime.strptime(str(time_value)[:5], "%H:%M")
-        except ValueError:
-            raise ValueError(f"{time_value!r} is not a time (HH:MM)") from None
-        hours, minutes = parsed.hour, parsed.minute
-    return day.replace(hour=hours, minute=minutes, tzinfo=UTC)
 
 
 def datetime_inputs(*, prefix: str, which: str, label: str, value: Any) -> html.Div:
@@ -513,6 +325,7 @@ def datetime_inputs(*, prefix: str, which: str, label: str, value: Any) -> html.
                     dbc.Input(
                         id=f"{prefix}-{which}-time",
                         type="time",
+                        step=1,  # seconds too: a saved window is shown as it was saved
                         value=clock,
                         class_name="datetime-time",
                     ),
@@ -710,55 +523,6 @@ def job_controls(*, prefix: str, start_label: str) -> html.Div:
     )
 
 
-# The progress bar's (value, label) before the job's first report.
-JOB_PROGRESS_START = (0, "Starting…")
-
-
-def job_running_states(*, prefix: str) -> list[tuple[Output, Any, Any]]:
-    """The background callback's ``running`` list: while a job runs, Start is disabled, the
-    progress panel and Cancel are live, and the previous outcome is hidden."""
-    return [
-        (Output(f"{prefix}-start", "disabled"), True, False),
-        (Output(f"{prefix}-cancel", "disabled"), False, True),
-        (Output(f"{prefix}-job-panel", "className"), JOB_PANEL_SHOWN, JOB_PANEL_HIDDEN),
-        (Output(f"{prefix}-job-result", "style"), {"display": "none"}, {}),
-    ]
-
-
-def job_progress_outputs(*, prefix: str) -> list[Output]:
-    """Where ``set_progress((percent, label))`` goes."""
-    return [Output(f"{prefix}-progress", "value"), Output(f"{prefix}-progress", "label")]
-
-
-class JobOutcomeLike(Protocol):
-    """What :func:`job_outcome_outputs` reads of ``metrics_dashboard.web.jobs.JobOutcome``."""
-
-    kind: str
-    report_name: str | None
-    aggregated_score: float | None
-    seconds: float | None
-    error: str | None
-
-    @property
-    def succeeded(self) -> bool: ...
-
-
-def job_outcome_outputs(outcome: JobOutcomeLike) -> tuple[dbc.Alert, Any]:
-    """The start callback's outputs: the outcome alert, and the new dashboard's URL for the
-    page's redirect location (``no_update`` on failure, so the user stays on the form)."""
-    alert = job_result(
-        succeeded=outcome.succeeded,
-        kind=outcome.kind,
-        report_name=outcome.report_name,
-        aggregated_score=outcome.aggregated_score,
-        seconds=outcome.seconds,
-        error=outcome.error,
-    )
-    if not outcome.succeeded or outcome.report_name is None:
-        return alert, no_update
-    return alert, dashboard_href(kind=outcome.kind, report_name=outcome.report_name)
-
-
 def job_result(
     *,
     succeeded: bool,
@@ -796,84 +560,3 @@ def job_cancelled() -> dbc.Alert:
 def window_text(*, start: Any, end: Any) -> str:
     """A resolved window for the summary line."""
     return f"{format_utc(start)} → {format_utc(end)}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Callbacks both configuration pages share
-
-
-def register_table_callbacks(
-    *,
-    prefix: str,
-    id_column: str,
-    label_column: str,
-    type_column: str,
-    columns: Sequence[NumberColumn],
-    noun: str,
-) -> None:
-    """Register the callbacks that work the same on both configuration pages: search and type
-    filter, select/clear the shown rows, the per-type bulk setter and the "cancelled" note.
-
-    Called once by each page module at import; the callbacks stay thin over the pure helpers
-    above.
-    """
-    table = f"{prefix}-table"
-
-    @callback(
-        Output(table, "filter_query"),
-        Input(f"{prefix}-search", "value"),
-        Input(f"{prefix}-type-filter", "value"),
-    )
-    def filter_table(search: str | None, item_type: str | None) -> str:
-        return filter_query(
-            search=search,
-            type_value=item_type,
-            name_columns=(label_column, id_column),
-            type_column=type_column,
-        )
-
-    @callback(
-        Output(table, "selected_rows", allow_duplicate=True),
-        Input(f"{prefix}-select-shown", "n_clicks"),
-        Input(f"{prefix}-clear-shown", "n_clicks"),
-        State(table, "selected_rows"),
-        State(table, "derived_virtual_indices"),
-        prevent_initial_call=True,
-    )
-    def change_selection(
-        _select: int, _clear: int, selected: list[int] | None, shown: list[int] | None
-    ) -> list[int]:
-        if ctx.triggered_id == f"{prefix}-select-shown":
-            return select_shown(selected=selected, shown=shown)
-        return clear_shown(selected=selected, shown=shown)
-
-    @callback(
-        Output(table, "data", allow_duplicate=True),
-        Output(f"{prefix}-bulk-feedback", "children"),
-        Input(f"{prefix}-bulk-apply", "n_clicks"),
-        State(table, "data"),
-        State(f"{prefix}-bulk-type", "value"),
-        State(f"{prefix}-bulk-field", "value"),
-        State(f"{prefix}-bulk-value", "value"),
-        prevent_initial_call=True,
-    )
-    def apply_bulk(
-        _n: int, rows: list[dict[str, Any]], item_type: str | None, field: str, value: Any
-    ) -> tuple[Any, Component]:
-        return bulk_update(
-            rows=rows,
-            type_column=type_column,
-            item_type=item_type,
-            columns=columns,
-            column_id=field,
-            value=value,
-            noun=noun,
-        )
-
-    @callback(
-        Output(f"{prefix}-job-result", "children", allow_duplicate=True),
-        Input(f"{prefix}-cancel", "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def show_cancelled(_n: int) -> dbc.Alert:
-        return job_cancelled()

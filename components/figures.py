@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from components.status import STATUS_COLORS
+from components.status import AVAILABILITY_COLORS
 
 LIGHT_TEMPLATE = "plotly_white"
 DARK_TEMPLATE = "plotly_dark"
@@ -52,11 +52,12 @@ def aggregated_gauge_figure(
     *,
     value_percent: float | None,
     bands: Sequence[tuple[float, float, str]],
+    colors: Mapping[str, str],
     theme: str | None,
     height: int = 200,
 ) -> go.Figure:
     """A large semicircular gauge of the aggregated score (0 to 100). ``bands`` are the status
-    ranges ``(from, to, status)`` drawn faintly behind the bar. The number itself is written
+    ranges ``(from, to, status)`` drawn faintly behind the bar in the status ``colors``. The number itself is written
     next to the figure as text (by the page), so Plotly draws no number."""
     bar_color = "#e9ecef" if theme == "dark" else "#343a40"
     return go.Figure(
@@ -69,7 +70,7 @@ def aggregated_gauge_figure(
                 "bar": {"color": bar_color, "thickness": 0.3},
                 "borderwidth": 0,
                 "steps": [
-                    {"range": [low, high], "color": translucent(STATUS_COLORS[status], 0.45)}
+                    {"range": [low, high], "color": translucent(colors[status], 0.45)}
                     for low, high, status in bands
                 ],
             },
@@ -83,6 +84,7 @@ def status_donut_figure(
     statuses: Sequence[str],
     counts: Sequence[int],
     texts: Sequence[str],
+    colors: Mapping[str, str],
     theme: str | None,
     height: int = 240,
 ) -> go.Figure:
@@ -94,7 +96,7 @@ def status_donut_figure(
             hole=0.6,
             sort=False,
             direction="clockwise",
-            marker={"colors": [STATUS_COLORS[status] for status in statuses]},
+            marker={"colors": [colors[status] for status in statuses]},
             textinfo="value",
             hovertemplate="%{label}: %{value}<extra></extra>",
         ),
@@ -210,7 +212,7 @@ def availability_drilldown_figure(
                 name="cumulative failures",
                 yaxis="y2",
                 mode="lines",
-                line={"shape": "hv", "dash": "dot", "color": STATUS_COLORS["CRITICAL"]},
+                line={"shape": "hv", "dash": "dot", "color": AVAILABILITY_COLORS["CRITICAL"]},
                 hovertemplate="%{x}<br>%{y} failures<extra></extra>",
             ),
             go.Scatter(
@@ -219,7 +221,7 @@ def availability_drilldown_figure(
                 name="failures",
                 yaxis="y2",
                 mode="markers",
-                marker={"symbol": "x", "size": 9, "color": STATUS_COLORS["CRITICAL"]},
+                marker={"symbol": "x", "size": 9, "color": AVAILABILITY_COLORS["CRITICAL"]},
                 hovertemplate="%{x}<br>failure(s): total %{y}<extra></extra>",
             ),
         ],

@@ -21,8 +21,9 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from components.gauges import NO_VALUE_TEXT, percent_text
+from components.grids import data_grid
 from components.layout import error_alert, icon, page_header, success_alert
-from components.status import status_badge
+from components.status import status_badge, status_icon_class, status_key, status_label
 
 KIND_TITLES: dict[str, str] = {"availability": "Availability", "resilience": "Resilience"}
 
@@ -41,6 +42,7 @@ class ReportEntryLike(Protocol):
     aggregated_score: float | None
     status_counts: Mapping[str, int]
     error: str | None
+    # ``uploaded: bool`` too, once the store records it (read with getattr until then).
 
 
 def dashboard_href(*, kind: str, report_name: str | None = None) -> str:
@@ -83,26 +85,96 @@ def unreadable_reason(error: str) -> str:
     return error.removeprefix("unreadable: ")
 
 
-def status_counts(*, counts: Mapping[str, int]) -> html.Div:
+def status_counts(*, kind: str, counts: Mapping[str, int]) -> html.Div:
     """One badge per status with its count (statuses with a zero count are left out)."""
     badges = [
-        status_badge(status=status, count=int(count)) for status, count in counts.items() if count
+        status_badge(kind=kind, status=status, count=int(count))
+        for status, count in counts.items()
+        if count
     ]
     if not badges:
         return html.Div(NO_VALUE_TEXT, className="text-body-secondary")
     return html.Div(badges, className="d-flex flex-wrap gap-1 status-counts")
 
 
-def reports_table(*, entries: Sequence[ReportEntryLike], kind: str, table_id: str) -> Component:
-    """The reports of one kind, in the order given (newest first), each with an Open button.
+def badge_cells(*, kind: str, counts: Mapping[str, int]) -> list[dict[str, str]]:
+    """The status badges of a grid cell as data (drawn by ``StatusBadges`` in
+    assets/grids.js): their text and classes, the classes of known statuses only."""
+    return [
+        {
+            "text": f"{status_label(status)} {int(count)}",
+            "className": f"badge status-badge status-{kind} status-{status_key(status)}",
+            "icon": status_icon_class(status=status),
+        }
+        for status, count in counts.items()
+        if count
+    ]
 
-    A file that could not be read is listed with the reason instead of its figures.
-    """
+
+# Widths follow the content (the grid's autoSize), so nothing is cut; a narrow screen scrolls.
+REPORT_COLUMNS = (
+    {"field": "created", "headerName": "Created"},
+    {
+        "field": "window",
+        "headerName": "Window",
+        "cellClassRules": {"report-error": "params.data.unreadable"},
+    },
+    {
+        "field": "score",
+        "headerName": "Aggregated score",
+        "type": "rightAligned",
+        "cellClass": ["fw-semibold", "report-score"],
+    },
+    {"field": "statuses", "headerName": "Statuses", "cellRenderer": "StatusBadges"},
+    {"field": "name", "headerName": "Report", "cellClass": "report-name"},
+    {
+        "field": "href",
+        "headerName": "Actions",
+        "cellRenderer": "OpenLink",
+        "headerClass": "md-visually-hidden-header",
+        "pinned": "right",  # always in view, however wide the rest
+    },
+)
+
+
+def report_row(*, entry: ReportEntryLike, kind: str) -> dict[str, Any]:
+    """One report as a grid row; a file that could not be read says why instead of its
+    figures, and cannot be opened."""
+    row: dict[str, Any] = {
+        "id": entry.name,
+        "name": entry.name,
+        "created": format_utc(entry.created),
+    }
+    if entry.error:
+        return {
+            **row,
+            "window": f"Unreadable — {unreadable_reason(entry.error)}",
+            "score": "",
+            "statuses": [],
+            "href": None,
+            "unreadable": True,
+        }
+    return {
+        **row,
+        "window": format_window(start=entry.window_start, end=entry.window_end),
+        "score": format_score(entry.aggregated_score),
+        "statuses": badge_cells(kind=kind, counts=entry.status_counts or {}),
+        "href": dashboard_href(kind=kind, report_name=entry.name),
+        "unreadable": False,
+    }
+
+
+def reports_table(
+    *, entries: Sequence[ReportEntryLike], kind: str, table_id: str, empty_text: str | None = None
+) -> Component:
+    """The reports of one kind as a grid, in the order given (newest first), each with an Open
+    link; a file that could not be read is listed with the reason instead of its figures."""
     if not entries:
         return html.Div(
             [
                 html.P(
-                    f"No {KIND_TITLES.get(kind, kind).lower()} report yet: start a new "
+                    empty_text
+                    or f"No {KIND_TITLES.get(kind, kind).lower()} report yet: start a new "
                     "configuration or upload a report file.",
                     className="text-body-secondary mb-0",
                 )
@@ -110,71 +182,21 @@ def reports_table(*, entries: Sequence[ReportEntryLike], kind: str, table_id: st
             id=table_id,
             className="reports-empty border rounded-3 p-4 text-center",
         )
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th("Created"),
-                html.Th("Window"),
-                html.Th("Aggregated score", className="text-end"),
-                html.Th("Statuses"),
-                html.Th("Report"),
-                html.Th(html.Span("Actions", className="visually-hidden")),
-            ]
-        )
-    )
-    return dbc.Table(
-        [header, html.Tbody([_report_row(entry=entry, kind=kind) for entry in entries])],
-        id=table_id,
-        hover=True,
-        responsive=True,
-        class_name="reports-table align-middle",
+    return data_grid(
+        grid_id=table_id,
+        column_defs=REPORT_COLUMNS,
+        row_data=[report_row(entry=entry, kind=kind) for entry in entries],
+        rows=len(entries),
+        max_rows=15,
+        class_name="reports-table",
+        rowClassRules={"report-row-unreadable": "params.data.unreadable"},
+        columnSize="autoSize",
     )
 
 
-def _report_row(*, entry: ReportEntryLike, kind: str) -> html.Tr:
-    name_cell = html.Td(html.Code(entry.name, className="report-name small"))
-    if entry.error:
-        return html.Tr(
-            [
-                html.Td(format_utc(entry.created)),
-                html.Td(
-                    [
-                        icon(name="bi-file-earmark-x"),
-                        html.Strong("Unreadable"),
-                        " — ",
-                        unreadable_reason(entry.error),
-                    ],
-                    colSpan=3,
-                    className="text-danger report-error",
-                ),
-                name_cell,
-                html.Td(),
-            ],
-            className="report-row report-row-unreadable",
-        )
-    return html.Tr(
-        [
-            html.Td(format_utc(entry.created), className="text-nowrap"),
-            html.Td(format_window(start=entry.window_start, end=entry.window_end)),
-            html.Td(
-                format_score(entry.aggregated_score),
-                className="text-end fw-semibold report-score",
-            ),
-            html.Td(status_counts(counts=entry.status_counts or {})),
-            name_cell,
-            html.Td(
-                dbc.Button(
-                    [icon(name="bi-box-arrow-in-right"), "Open"],
-                    href=dashboard_href(kind=kind, report_name=entry.name),
-                    size="sm",
-                    color="primary",
-                    class_name="report-open text-nowrap",
-                ),
-                className="text-end",
-            ),
-        ],
-        className="report-row",
-    )
+def is_uploaded(entry: ReportEntryLike) -> bool:
+    """Whether the report came in through an upload (such reports are listed apart)."""
+    return bool(getattr(entry, "uploaded", False))
 
 
 def upload_box(*, upload_id: str) -> dcc.Upload:
@@ -269,7 +291,7 @@ def latest_report_summary(*, entry: ReportEntryLike | None, kind: str) -> Compon
                 ],
                 className="mb-2",
             ),
-            status_counts(counts=entry.status_counts or {}),
+            status_counts(kind=kind, counts=entry.status_counts or {}),
             html.Dl(
                 [
                     html.Dt("Created", className="col-4 fw-normal text-body-secondary"),
@@ -290,10 +312,46 @@ def latest_report_summary(*, entry: ReportEntryLike | None, kind: str) -> Compon
 def reports_listing(
     *, kind: str, entries: Sequence[ReportEntryLike] = (), error: str | None = None
 ) -> Component:
-    """The reports table, or why the reports cannot be listed."""
+    """The reports grid, then the uploaded reports apart (opened only by choosing one: they
+    never count as the latest report); or why the reports cannot be listed."""
     if error is not None:
         return error_alert(title="Reports cannot be listed", message=error)
-    return reports_table(entries=entries, kind=kind, table_id=f"{kind}-reports-table")
+    analysed = [entry for entry in entries if not is_uploaded(entry)]
+    uploaded = [entry for entry in entries if is_uploaded(entry)]
+    sections: list[Component] = [
+        reports_table(
+            entries=analysed,
+            kind=kind,
+            table_id=f"{kind}-reports-table",
+            empty_text=(
+                f"No {KIND_TITLES.get(kind, kind).lower()} analysis yet: start a new configuration."
+                if uploaded
+                else None
+            ),
+        )
+    ]
+    if uploaded:
+        sections.append(
+            html.Section(
+                [
+                    html.H2(
+                        [icon(name="bi-cloud-arrow-up"), "Uploaded reports"],
+                        className="h5 mt-4 mb-1",
+                    ),
+                    html.P(
+                        "Files uploaded to this app, not analyses it ran: they are never the "
+                        "latest report, and open only from here.",
+                        className="small text-body-secondary mb-2",
+                    ),
+                    reports_table(
+                        entries=uploaded, kind=kind, table_id=f"{kind}-uploaded-reports-table"
+                    ),
+                ],
+                id=f"{kind}-uploaded-reports",
+                className="uploaded-reports",
+            )
+        )
+    return html.Div(sections)
 
 
 def reports_page(*, kind: str, listing: Component) -> html.Div:
@@ -330,41 +388,3 @@ def reports_page(*, kind: str, listing: Component) -> html.Div:
             html.Div(listing, id=f"{kind}-reports", className="mt-3"),
         ]
     )
-
-
-class ReportStoreLike(Protocol):
-    """What the reports pages use of ``data_access.report_store.ReportStore``."""
-
-    def list(self, kind: str | None = None) -> Sequence[ReportEntryLike]: ...
-
-    def save_upload(self, filename: str, data: bytes) -> str: ...
-
-
-def reports_listing_from(*, store: ReportStoreLike, kind: str) -> Component:
-    """The listing of ``store``'s reports of one kind (or why they cannot be listed).
-
-    The page hands over the store it opened; this only calls its methods, so the two reports
-    pages share one implementation.
-    """
-    try:
-        entries = store.list(kind)
-    except ValueError as error:  # ReportStoreError: OUTPUT_DIR missing or unreadable
-        return reports_listing(kind=kind, error=str(error))
-    return reports_listing(kind=kind, entries=entries)
-
-
-def save_uploaded_report(
-    *, store: ReportStoreLike, page_kind: str, contents: str, filename: str | None
-) -> tuple[dbc.Alert, Component | None]:
-    """Keep an uploaded report through ``store``: (the alert to show, the new listing or None
-    when the file was refused and the list is unchanged)."""
-    alert_id = f"{page_kind}-upload-alert"
-    try:
-        name = store.save_upload(filename or "report.json", decode_upload(contents))
-    except ValueError as error:  # ReportStoreError / ReportError: both say what is wrong
-        return upload_failed(filename=filename, reason=str(error), component_id=alert_id), None
-    saved_kind = next((entry.kind for entry in store.list() if entry.name == name), page_kind)
-    alert = upload_saved(
-        kind=saved_kind, report_name=name, page_kind=page_kind, component_id=alert_id
-    )
-    return alert, reports_listing_from(store=store, kind=page_kind)

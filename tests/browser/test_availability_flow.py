@@ -16,12 +16,12 @@ JOB_TIMEOUT_MS = 120_000
 
 
 def table_cell(page: Page, table_id: str, column: str, row: int = 0) -> Locator:
-    """A data cell of a DataTable (rows counted from 0 on the current page)."""
-    return page.locator(f"#{table_id} td[data-dash-column='{column}']").nth(row)
+    """A data cell of an AG Grid (rows counted from 0 in the grid's order)."""
+    return page.locator(f"#{table_id} .ag-row[row-index='{row}'] [col-id='{column}']")
 
 
 def edit_cell(cell: Locator, value: str) -> None:
-    """Type a new value into a DataTable cell and commit it."""
+    """Type a new value into a grid cell (typing starts the edit) and commit it."""
     cell.click()
     cell.page.keyboard.type(value)
     cell.page.keyboard.press("Enter")
@@ -87,12 +87,17 @@ def test_availability_flow(page: Page, live_app) -> None:
     start = page.locator("#availability-config-start")
     expect(start).to_be_enabled()
 
-    # An out-of-range budget is flagged inline and blocks Start...
+    # An out-of-range budget turns its cell red, is listed and blocks Start...
     edit_cell(budget, "99")
+    expect(budget).to_have_text("99")
+    expect(budget).to_have_class(re.compile("md-cell-invalid"))
     expect(page.locator("#availability-config-problems")).to_contain_text("out of range")
     expect(start).to_be_disabled()
-    # ...a valid one clears it.
+    # ...and the cell itself says why (its tooltip).
+    expect(budget).to_have_attribute("title", "Error budget 99 is out of range (allowed 1 to 50)")
+    # A valid one clears it.
     edit_cell(budget, "7")
+    expect(budget).not_to_have_class(re.compile("md-cell-invalid"))
     expect(page.locator("#availability-config-problems")).to_have_count(0)
     expect(start).to_be_enabled()
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, Request, expect
 
+from analytics.dashboard_model import PENDING_TEXT
 from components.gauges import NO_VALUE_TEXT, percent_text
-from components.timeline import PENDING_TEXT
 from tests.chromium import wait_for_js
 from tests.components import availability_report, resilience_report, write_report
 

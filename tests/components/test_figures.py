@@ -16,7 +16,7 @@ from components.figures import (
     status_heatmap_figure,
     translucent,
 )
-from components.status import STATUS_COLORS
+from components.status import AVAILABILITY_COLORS, RESILIENCE_COLORS
 
 BANDS = [(0, 50, "CRITICAL"), (50, 80, "ATTENZIONE"), (80, 100, "GOOD")]
 
@@ -37,8 +37,12 @@ def test_theme_picks_the_plotly_template(theme, name):
 
 
 def test_figures_follow_the_theme():
-    dark = aggregated_gauge_figure(value_percent=50, bands=BANDS, theme="dark")
-    light = aggregated_gauge_figure(value_percent=50, bands=BANDS, theme="light")
+    dark = aggregated_gauge_figure(
+        value_percent=50, bands=BANDS, colors=AVAILABILITY_COLORS, theme="dark"
+    )
+    light = aggregated_gauge_figure(
+        value_percent=50, bands=BANDS, colors=AVAILABILITY_COLORS, theme="light"
+    )
     assert template_name(dark) != template_name(light)
     assert dark.layout.paper_bgcolor == "rgba(0,0,0,0)"
 
@@ -52,22 +56,24 @@ def test_translucent_colour():
 
 
 def test_aggregated_gauge_draws_value_and_status_bands():
-    figure = aggregated_gauge_figure(value_percent=87.3, bands=BANDS, theme="light")
+    figure = aggregated_gauge_figure(
+        value_percent=87.3, bands=BANDS, colors=AVAILABILITY_COLORS, theme="light"
+    )
     (indicator,) = figure.data
     assert indicator.value == 87.3
     assert indicator.mode == "gauge"
     assert [tuple(step.range) for step in indicator.gauge.steps] == [(0, 50), (50, 80), (80, 100)]
-    assert indicator.gauge.steps[2].color == translucent(STATUS_COLORS["GOOD"], 0.45)
+    assert indicator.gauge.steps[2].color == translucent(AVAILABILITY_COLORS["GOOD"], 0.45)
 
 
 def test_donut_counts_each_level_in_order_with_its_colour():
     statuses = ("EXCELLENT", "GOOD", "ACCEPTABLE", "CRITICAL", "SEVERE")
     figure = status_donut_figure(statuses=statuses, counts=[1, 2, 0, 3, 4], texts=statuses,
-                                 theme="dark")  # fmt: skip
+                                 colors=RESILIENCE_COLORS, theme="dark")  # fmt: skip
     (pie,) = figure.data
     assert list(pie.values) == [1, 2, 0, 3, 4]
     assert list(pie.labels) == list(statuses)
-    assert list(pie.marker.colors) == [STATUS_COLORS[status] for status in statuses]
+    assert list(pie.marker.colors) == [RESILIENCE_COLORS[status] for status in statuses]
     assert pie.hole == 0.6
 
 

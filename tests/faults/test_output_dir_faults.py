@@ -306,7 +306,7 @@ def test_bad_files_are_listed_as_unreadable_and_break_nothing(full_page: Page, f
     valid_name = availability_name("aaaaaaaa", VALID_STAMP)
 
     page.goto("/availability")
-    rows = page.locator("#availability-reports-table tbody tr")
+    rows = page.locator("#availability-reports-table .ag-center-cols-container .ag-row")
     availability_bad = [name for name in facts["bad"] if name.startswith("cumulative_")]
     expect(rows).to_have_count(1 + len(availability_bad))
     for name in availability_bad:
@@ -316,7 +316,7 @@ def test_bad_files_are_listed_as_unreadable_and_break_nothing(full_page: Page, f
     expect(rows.filter(has_text="notes.txt")).to_have_count(0)
 
     page.goto("/resilience")
-    foreign = page.locator("#resilience-reports-table tbody tr").filter(
+    foreign = page.locator("#resilience-reports-table .ag-center-cols-container .ag-row").filter(
         has_text=resilience_name("0000000a")
     )
     expect(foreign).to_contain_text("Unreadable")

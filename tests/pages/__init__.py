@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dash_ag_grid as dag
 from dash.development.base_component import Component
 
 from metrics_dashboard.settings import Settings, load_settings
@@ -41,8 +42,11 @@ def tiny_settings(base: Path, **overrides: Any) -> Settings:
 
 
 def walk(component: Any) -> Iterator[Any]:
-    """Every component and string in a layout tree, depth first."""
+    """Every component and string in a layout tree, depth first (a grid's cell texts too)."""
     yield component
+    if isinstance(component, dag.AgGrid):
+        for row in component.rowData or []:
+            yield from (value for value in row.values() if isinstance(value, str))
     children = getattr(component, "children", None) if isinstance(component, Component) else None
     if isinstance(component, (list, tuple)):
         children = component

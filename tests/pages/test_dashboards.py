@@ -1,11 +1,11 @@
-"""The two dashboards without a browser: layouts, playback payloads, callback bodies."""
+"""The two dashboards without a browser: layouts, playback payloads, callback bodies, checked
+inputs and bounded caches."""
 
 from __future__ import annotations
 
 import base64
 import csv
 import io
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -17,17 +17,17 @@ import pytest
 from dash.exceptions import PreventUpdate
 
 from analytics.config import parse_config
+from analytics.dashboard_model import MAX_FRAMES, PENDING
 from analytics.report import REPORT_NAME_PREFIXES, load_report
-from components import dashboard_common as common
 from components.gauges import percent_text
-from components.timeline import MAX_FRAMES, PENDING
 from metrics_dashboard.runner import run_analysis
 from metrics_dashboard.web.app import create_app
 from metrics_dashboard.web.context import set_settings
+from pages import _dashboard_page as factory
 from tests.components import availability_report, resilience_report, write_report
 from tests.pages import find, text_of, tiny_settings, walk
 
-LEGACY_REPORT = Path("/work/shared/legacy/cumulative_availability_analysis_20250904_103000.json")
+LEGACY_REPORT = Path(__file__).parents[1] / "fixtures" / "legacy_availability_report.json"
 XSS_NAME = "<script>alert(1)</script>"
 
 
@@ -164,17 +164,18 @@ def test_resilience_dashboard_shows_the_report_summary_and_table(pages, settings
     donut = find(layout, "resilience-dashboard-donut").figure
     assert list(donut.data[0].values) == list(report["summary"]["targets_by_status"].values())
     payload = find(layout, "resilience-dashboard-playback").data
-    header = [
-        cell.children
-        for cell in find(layout, "resilience-dashboard-table").children[0].children.children
-    ]
-    assert header[payload["statusColumn"]] == "Status"
-    rows = payload["rows"]  # the browser fills the table body with these texts
-    assert [row[0] for row in rows][:2] == ["Target 0", XSS_NAME]
-    never = dict(zip(header, rows[-1], strict=True))
+    grid = find(layout, "resilience-dashboard-table")
+    header = {column["field"]: column["headerName"] for column in grid.columnDefs}
+    assert header["status"] == "Status"
+    assert grid.rowData == []  # the browser fills the grid from the payload's rows
+    rows = [{header[field]: text for field, text in row.items() if field != "id"}
+            for row in payload["rows"]]  # fmt: skip
+    assert [row["Target"] for row in rows][:2] == ["Target 0", XSS_NAME]
+    assert [row["id"] for row in payload["rows"]] == list(report["targets"])
+    never = rows[-1]
     assert never["Actual RPO"] == "never" and never["Last successful backup"] == "—"
     first = report["targets"]["tgt-000"]
-    assert dict(zip(header, rows[0], strict=True))["Score"] == percent_text(first["final_score"])
+    assert rows[0]["Score"] == percent_text(first["final_score"])
 
 
 def test_a_bad_report_name_gives_a_clear_error(pages):
@@ -227,12 +228,15 @@ def test_a_real_analysis_opens_as_the_latest_report(pages, settings):
 # --- callbacks ---------------------------------------------------------------------------
 
 
-def test_base_figures_follow_the_theme(pages):
+def test_base_figures_follow_the_theme(pages, settings):
     availability, resilience = pages
-    light, dark = availability.base_figures("light"), availability.base_figures("dark")
+    name = write(settings, availability_report(services=2, points=4), second=6)
+    light = factory.base_figures(availability.SPEC, "light", name)
+    dark = factory.base_figures(availability.SPEC, "dark", name)
     assert set(light) == {"gauge"}
     assert light["gauge"]["layout"]["template"] != dark["gauge"]["layout"]["template"]
-    assert set(resilience.base_figures(None)) == {"gauge", "donut"}
+    name = write(settings, resilience_report(targets=2, hours=4), second=7)
+    assert set(factory.base_figures(resilience.SPEC, None, name)) == {"gauge", "donut"}
 
 
 def typed_array(values) -> np.ndarray:
@@ -246,18 +250,14 @@ def test_drilldowns_show_the_chosen_item(pages, settings):
     availability, resilience = pages
     report = availability_report(services=3, points=12)
     name = write(settings, report, second=1)
-    figure = go.Figure(
-        common.drilldown_figure(availability.SPEC, availability.drilldown, "svc-001", "dark", name)
-    )
+    figure = go.Figure(factory.drilldown_figure(availability.SPEC, "svc-001", "dark", name))
     points = report["services"]["svc-001"]["detailed_metrics"]
     assert list(typed_array(figure.data[0].y)) == [point["score"] * 100 for point in points]
     assert figure.layout.title.text == "Service 1"
     with pytest.raises(PreventUpdate):
-        common.drilldown_figure(availability.SPEC, availability.drilldown, "nope", "dark", name)
+        factory.drilldown_figure(availability.SPEC, "nope", "dark", name)
     name = write(settings, resilience_report(targets=3, hours=6), second=2)
-    figure = go.Figure(
-        common.drilldown_figure(resilience.SPEC, resilience.drilldown, "tgt-002", "light", name)
-    )
+    figure = go.Figure(factory.drilldown_figure(resilience.SPEC, "tgt-002", "light", name))
     assert [trace.name for trace in figure.data] == ["score", "RPO compliance", "success rate"]
 
 
@@ -266,10 +266,10 @@ def test_filters_keep_the_heatmap_rows(pages, settings):
     report = resilience_report(targets=6, hours=10)
     name = write(settings, report, second=3)
     targets = report["targets"].values()
-    figure = go.Figure(common.heatmap_figure(resilience.SPEC, ["vm"], None, "dark", name))
+    figure = go.Figure(factory.heatmap_figure(resilience.SPEC, ["vm"], None, "dark", name))
     vms = [entry["display_name"] for entry in targets if entry["target_type"] == "vm"]
     assert list(figure.layout.yaxis.ticktext) == vms
-    figure = go.Figure(common.heatmap_figure(resilience.SPEC, None, ["SEVERE"], "dark", name))
+    figure = go.Figure(factory.heatmap_figure(resilience.SPEC, None, ["SEVERE"], "dark", name))
     severe = [entry["display_name"] for entry in targets if entry["final_status"] == "SEVERE"]
     assert list(figure.layout.yaxis.ticktext) == severe
 
@@ -279,25 +279,25 @@ def test_downloads_are_the_stored_file_and_both_exports(pages, settings):
     name = write(
         settings, availability_report(services=3, points=5, names={0: "=HYPERLINK(x)"}), second=4
     )
-    sent = common.download_json(1, name)
+    sent = factory.download_json(1, name)
     assert base64.b64decode(sent["content"]) == (settings.output_dir / name).read_bytes()
     assert sent["filename"] == name
-    summary = common.download_csv(availability.SPEC, "summary", 1, name)
+    summary = factory.download_csv(availability.SPEC, "summary", 1, name)
     assert summary["filename"] == name.removesuffix(".json") + "_summary.csv"
     rows = list(csv.DictReader(io.StringIO(base64.b64decode(summary["content"]).decode())))
     assert [row["service_id"] for row in rows] == ["svc-000", "svc-001", "svc-002"]
     assert not rows[0]["display_name"].startswith("=")  # neutralised for spreadsheets
-    timeline = common.download_csv(availability.SPEC, "timeline", 1, name)
+    timeline = factory.download_csv(availability.SPEC, "timeline", 1, name)
     lines = base64.b64decode(timeline["content"]).decode().strip().splitlines()
     assert len(lines) == 1 + 3 * 5
     with pytest.raises(PreventUpdate):
-        common.download_json(1, "../secret.json")
+        factory.download_json(1, "../secret.json")
 
 
 def test_live_mode_reruns_the_same_window_and_goes_to_the_new_report(pages, settings):
     availability, _ = pages
     first = run_analysis(parse_config({"analysis_type": "availability"}), settings=settings)
-    href, message = common.rerun_report(availability.SPEC, 1, first.report_name)
+    href, message = factory.rerun_report(availability.SPEC, 1, first.report_name)
     assert message == ""
     new_name = href.split("report=")[1]
     assert new_name != first.report_name
@@ -310,31 +310,139 @@ def test_live_mode_reruns_the_same_window_and_goes_to_the_new_report(pages, sett
 def test_live_mode_explains_why_it_cannot_rerun(pages, settings):
     availability, _ = pages
     report = availability_report(services=2, points=4)  # services unknown to the data source
-    href, message = common.rerun_report(availability.SPEC, 1, write(settings, report, second=5))
+    href, message = factory.rerun_report(availability.SPEC, 1, write(settings, report, second=5))
     assert href is dash.no_update
     assert message.startswith("Live update failed:")
 
 
-def test_config_from_report_is_a_valid_configuration_of_the_same_analysis():
-    availability = availability_report(services=3, points=4)
-    config = parse_config(common.config_from_report(availability))
-    assert config.services == list(availability["services"])
-    assert config.service_weights == availability["configuration"]["service_weights"]
-    resilience = resilience_report(targets=3, hours=7)
-    config = parse_config(common.config_from_report(resilience))
-    assert (config.hours, config.weights.rpo) == (7, 0.6)
-    assert config.target_weights == resilience["configuration"]["target_weights"]
+# --- the report's own thresholds and data quality (issue 8) --------------------------------
 
 
-def test_visible_items_match_the_browser_filter():
-    report = resilience_report(targets=6, hours=4)
-    data = common.dashboard_data(
-        sys.modules["pages.resilience_dashboard"].SPEC,
-        name="r",
-        report=load_report(json.dumps(report)),
+def gauge_steps(figure) -> list[tuple[float, float]]:
+    figure = go.Figure(figure)
+    return [tuple(step.range) for step in figure.data[0].gauge.steps]
+
+
+def test_gauge_bands_come_from_the_thresholds_the_report_recorded(pages, settings):
+    availability, _ = pages
+    report = availability_report(services=3, points=5)
+    report["classification"] = {"status_thresholds": {"critical_below": 0.3, "good_above": 0.9}}
+    view = factory.dashboard_view(availability.SPEC, name="r.json", report=report)
+    layout = factory.dashboard_body(availability.SPEC, view)
+    assert gauge_steps(find(layout, "availability-dashboard-gauge").figure) == [
+        (0, 30.0),
+        (30.0, 90.0),
+        (90.0, 100),
+    ]
+    assert gauge_steps(availability.base_figures(view, "dark")["gauge"]) == [
+        (0, 30.0),
+        (30.0, 90.0),
+        (90.0, 100),
+    ]
+
+
+def test_an_older_report_gets_the_configured_bands(pages, settings):
+    _, resilience = pages
+    view = factory.dashboard_view(
+        resilience.SPEC, name="r.json", report=resilience_report(targets=2, hours=3)
     )
-    assert common.visible_items(data, None, None) == list(range(6))
-    assert common.visible_items(data, ["vm"], []) == [0, 3]
-    assert np.all(
-        np.array(data.types)[common.visible_items(data, ["container"], None)] == "container"
+    # configs/defaults.json: critical_from 0.4, acceptable_from 0.6, good_from 0.75, excellent 0.9
+    assert [low for low, _, _ in view.bands] == [0, 40.0, 60.0, 75.0, 90.0]
+
+
+QUALITY = {
+    "unknown_statuses": {"DOWNN": 12, "<b>UP</b>": 1},
+    "unknown_status_rows": 13,
+    "dropped_rows": {"timestamp is a string": 4},
+    "warnings": ["metrics: 4 rows with a string timestamp, e.g. id 65a1"],
+    "warnings_omitted": 2,
+}
+
+
+@pytest.mark.parametrize("kind", ["availability", "resilience"])
+def test_a_report_with_data_quality_problems_shows_a_warning(pages, kind):
+    page = pages[0] if kind == "availability" else pages[1]
+    report = (
+        availability_report(services=2, points=3)
+        if kind == "availability"
+        else resilience_report(targets=2, hours=3)
     )
+    report["data_quality"] = QUALITY
+    view = factory.dashboard_view(page.SPEC, name="r.json", report=report)
+    alert = find(factory.dashboard_body(page.SPEC, view), f"{kind}-dashboard-data-quality")
+    shown = text_of(alert)
+    assert "13 rows with an unknown status: DOWNN (12), <b>UP</b> (1)" in shown
+    assert "4 rows dropped: timestamp is a string" in shown
+    assert "metrics: 4 rows with a string timestamp, e.g. id 65a1" in shown
+    assert "… and 2 more warnings" in shown
+    assert alert.color == "warning"
+
+
+def test_a_clean_report_shows_no_data_quality_warning(pages):
+    availability, _ = pages
+    view = factory.dashboard_view(
+        availability.SPEC, name="r.json", report=availability_report(services=2, points=3)
+    )
+    with pytest.raises(AssertionError, match="no component"):
+        find(factory.dashboard_body(availability.SPEC, view), "availability-dashboard-data-quality")
+
+
+# --- checked inputs and bounded caches (issue 8) -----------------------------------------
+
+
+def test_forged_callback_values_change_nothing_and_are_never_cached(pages, settings):
+    _, resilience = pages
+    name = write(settings, resilience_report(targets=4, hours=6), second=8)
+    spec = resilience.SPEC
+    factory.heatmap_figure(spec, None, None, "dark", name)  # one real figure
+    cached = len(factory.FIGURES)
+    for number in range(300):
+        theme = f"theme-{number}"
+        with pytest.raises(PreventUpdate):
+            factory.base_figures(spec, theme, name)
+        with pytest.raises(PreventUpdate):
+            factory.heatmap_figure(spec, None, None, theme, name)
+        with pytest.raises(PreventUpdate):
+            factory.drilldown_figure(spec, "tgt-000", theme, name)
+    for types, statuses in ((["no-such-type"], None), (None, ["GOOD", "MAYBE"]), ("vm", None)):
+        with pytest.raises(PreventUpdate):
+            factory.heatmap_figure(spec, types, statuses, "dark", name)
+    with pytest.raises(PreventUpdate):
+        factory.drilldown_figure(spec, "tgt-999", "dark", name)
+    with pytest.raises(PreventUpdate):
+        factory.drilldown_figure(spec, {"id": "tgt-000"}, "dark", name)
+    assert len(factory.FIGURES) == cached
+
+
+def test_the_same_filters_in_any_order_share_one_figure(pages, settings):
+    _, resilience = pages
+    name = write(settings, resilience_report(targets=6, hours=6), second=9)
+    first = factory.heatmap_figure(resilience.SPEC, ["vm", "container"], None, "light", name)
+    again = factory.heatmap_figure(resilience.SPEC, ["container", "vm"], None, "light", name)
+    assert first is again
+
+
+def test_a_byte_bounded_cache_drops_the_least_recently_used():
+    cache = factory.ByteBoundedCache(100, len)
+    for key in "abc":
+        cache.get(key, lambda key=key: key * 30)  # 30 bytes each
+    cache.get("a", lambda: pytest.fail("a is cached"))  # a is now the most recent
+    cache.get("d", lambda: "d" * 30)  # 120 bytes: b, the least recently used, goes
+    assert cache.bytes_used <= 100
+    built = []
+    cache.get("b", lambda: built.append("b") or "b" * 30)
+    assert built == ["b"]
+    cache.get("a", lambda: pytest.fail("a stayed"))
+
+
+def test_a_value_larger_than_the_whole_cache_is_served_not_kept():
+    cache = factory.ByteBoundedCache(100, len)
+    assert cache.get("big", lambda: "x" * 500) == "x" * 500
+    assert len(cache) == 0 and cache.bytes_used == 0
+
+
+def test_the_report_and_figure_caches_are_bounded_in_bytes():
+    assert factory.OPEN_REPORTS.max_bytes == factory.REPORT_CACHE_BYTES
+    assert factory.FIGURES.max_bytes == factory.FIGURE_CACHE_BYTES
+    figure = go.Figure(go.Heatmap(z=np.zeros((100, 200)))).to_plotly_json()
+    assert factory.approximate_bytes(figure) >= 100 * 200 * 8

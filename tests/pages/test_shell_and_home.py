@@ -10,20 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dash
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pytest
-from dash import dcc, html
+from dash import dcc
 
 from analytics.config import parse_config
 from components import reports
-from components.status import STATUS_COLORS, status_badge
+from components.status import STATUS_COLORS, status_badge, status_colors
 from metrics_dashboard.runner import run_analysis
 from metrics_dashboard.settings import with_overrides
 from metrics_dashboard.web.app import create_app, shell_layout
 from metrics_dashboard.web.context import set_settings
 from tests.pages import find, text_of, tiny_settings, walk
 
-ALL_STATUSES = ("GOOD", "ATTENZIONE", "CRITICAL", "NO_DATA", "EXCELLENT", "ACCEPTABLE", "SEVERE")
+MODULE_STATUSES = [(kind, status) for kind, colors in STATUS_COLORS.items() for status in colors]
 
 
 @pytest.fixture(scope="module")
@@ -112,24 +113,36 @@ def test_vendored_assets_are_served(app) -> None:
 
 def test_the_css_status_classes_match_the_python_colours() -> None:
     css = (Path(__file__).parents[2] / "assets" / "app.css").read_text()
-    for status, colour in STATUS_COLORS.items():
-        assert re.search(rf"\.status-{status} \{{ --status-color: {colour};", css), status
+    for kind, status in MODULE_STATUSES:
+        colour = STATUS_COLORS[kind][status]
+        # The module's own rule, or the shared one when the module does not narrow it.
+        own = re.search(rf"\.status-{kind}\.status-{status} \{{ --status-color: ([^;]+);", css)
+        shared = re.search(rf"^\.status-{status} \{{ --status-color: ([^;]+);", css, re.MULTILINE)
+        assert (own or shared).group(1) == colour, (kind, status)
+
+
+def test_availability_critical_is_red_and_resilience_critical_orange_red() -> None:
+    # The older tool and the meaning of availability's worst level call for red.
+    assert status_colors("availability")["CRITICAL"] == "#c92a2a"
+    assert status_colors("resilience")["CRITICAL"] == "#e8590c"
+    badge = status_badge(kind="availability", status="CRITICAL")
+    assert badge.color == "#c92a2a" and "status-availability" in badge.class_name
 
 
 # --- status badges -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", ALL_STATUSES)
-def test_a_status_badge_says_its_status_in_words(status: str) -> None:
-    badge = status_badge(status=status, count=3)
+@pytest.mark.parametrize(("kind", "status"), MODULE_STATUSES)
+def test_a_status_badge_says_its_status_in_words(kind: str, status: str) -> None:
+    badge = status_badge(kind=kind, status=status, count=3)
     assert f"status-{status}" in badge.class_name
     assert text_of(badge) == f"{status} 3"
-    assert badge.color == STATUS_COLORS[status]
+    assert badge.color == STATUS_COLORS[kind][status]
 
 
 def test_an_unknown_status_never_becomes_a_css_class() -> None:
-    badge = status_badge(status='x" onmouseover="alert(1)')
-    assert badge.class_name == "status-badge status-UNKNOWN"
+    badge = status_badge(kind="availability", status='x" onmouseover="alert(1)')
+    assert badge.class_name == "status-badge status-availability status-UNKNOWN"
     assert text_of(badge) == 'x" onmouseover="alert(1)'
 
 
@@ -190,6 +203,12 @@ class Entry:
     aggregated_score: float | None = 87.25
     status_counts: dict = field(default_factory=lambda: {"GOOD": 2, "CRITICAL": 1, "NO_DATA": 0})
     error: str | None = None
+    uploaded: bool = False
+
+
+def grid_rows(table) -> list[dict]:
+    assert isinstance(table, dag.AgGrid)
+    return table.rowData
 
 
 def test_the_reports_table_lists_entries_in_the_given_order() -> None:
@@ -199,18 +218,18 @@ def test_the_reports_table_lists_entries_in_the_given_order() -> None:
         Entry("broken.json", error="unreadable: not JSON at line 1"),
     ]
 
-    table = reports.reports_table(entries=entries, kind="availability", table_id="t")
+    rows = grid_rows(reports.reports_table(entries=entries, kind="availability", table_id="t"))
 
-    body_rows = [c for c in walk(table) if isinstance(c, html.Tr)][1:]
-    assert text_of(body_rows[0]).startswith("2026-01-08 14:05 UTC")
-    assert "87.2%" in text_of(body_rows[0])  # one decimal, as Python rounds 87.25
-    assert "GOOD 2" in text_of(body_rows[0]) and "NO_DATA" not in text_of(body_rows[0])
-    assert "—" in text_of(body_rows[1])
-    assert "Unreadable  —  not JSON at line 1" in text_of(body_rows[2])
-    opens = [c.href for c in walk(table) if isinstance(c, dbc.Button)]
-    assert opens == [
+    assert [row["name"] for row in rows] == ["b.json", "a.json", "broken.json"]
+    assert rows[0]["created"] == "2026-01-08 14:05 UTC"
+    assert rows[0]["score"] == "87.2%"  # one decimal, as Python rounds 87.25
+    assert [badge["text"] for badge in rows[0]["statuses"]] == ["GOOD 2", "CRITICAL 1"]
+    assert rows[1]["score"] == "—"
+    assert rows[2]["window"] == "Unreadable — not JSON at line 1" and rows[2]["unreadable"]
+    assert [row["href"] for row in rows] == [
         "/availability/dashboard?report=b.json",
         "/availability/dashboard?report=a.json",
+        None,
     ]
 
 
@@ -218,17 +237,50 @@ def test_names_from_files_render_as_text_and_are_quoted_in_links() -> None:
     evil = "<script>alert(1)</script>&x=1.json"
     table = reports.reports_table(entries=[Entry(evil)], kind="availability", table_id="t")
 
-    assert evil in [c for c in walk(table) if isinstance(c, str)]
-    (button,) = [c for c in walk(table) if isinstance(c, dbc.Button)]
-    assert button.href == (
+    (row,) = grid_rows(table)
+    assert row["name"] == evil  # a grid cell value: drawn as text
+    assert row["href"] == (
         "/availability/dashboard?report=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%26x%3D1.json"
     )
-    assert not any(getattr(c, "dangerously_allow_html", False) for c in walk(table))
+    assert not getattr(table, "dangerously_allow_code", False)
+
+
+def test_badge_classes_come_from_known_statuses_only() -> None:
+    entry = Entry("a.json", status_counts={'x" onclick="alert(1)': 2, "GOOD": 1})
+    (row,) = grid_rows(reports.reports_table(entries=[entry], kind="resilience", table_id="t"))
+    classes = [badge["className"] for badge in row["statuses"]]
+    assert classes == [
+        "badge status-badge status-resilience status-UNKNOWN",
+        "badge status-badge status-resilience status-GOOD",
+    ]
 
 
 def test_an_empty_list_says_what_to_do() -> None:
     empty = reports.reports_table(entries=[], kind="resilience", table_id="t")
     assert "No resilience report yet" in text_of(empty)
+
+
+def test_uploaded_reports_are_listed_apart_and_marked() -> None:
+    entries = [Entry("ran.json"), Entry("up.json"), Entry("older.json")]
+    entries[1].uploaded = True  # the store's flag (data_access.report_store.ReportEntry)
+
+    listing = reports.reports_listing(kind="availability", entries=entries)
+
+    analysed = grid_rows(find(listing, "availability-reports-table"))
+    assert [row["name"] for row in analysed] == ["ran.json", "older.json"]
+    uploaded = find(listing, "availability-uploaded-reports")
+    assert "Uploaded reports" in text_of(uploaded)
+    assert "never the latest report" in text_of(uploaded)
+    (row,) = grid_rows(find(uploaded, "availability-uploaded-reports-table"))
+    assert row["name"] == "up.json"
+    # Opened only by choosing it: its own Open link, nothing else leads to it.
+    assert row["href"] == "/availability/dashboard?report=up.json"
+
+
+def test_without_uploads_there_is_no_uploaded_section() -> None:
+    listing = reports.reports_listing(kind="availability", entries=[Entry("ran.json")])
+    with pytest.raises(AssertionError):
+        find(listing, "availability-uploaded-reports")
 
 
 def test_times_and_windows_are_written_in_utc() -> None:
@@ -255,6 +307,16 @@ def test_uploads_are_decoded_or_refused_with_a_reason() -> None:
         reports.decode_upload(too_big)
 
 
+def listed_names(listing) -> list[str]:
+    """The report names of every grid in a listing (analysed and uploaded)."""
+    return [
+        row["name"]
+        for grid in walk(listing)
+        if isinstance(grid, dag.AgGrid)
+        for row in grid.rowData
+    ]
+
+
 def test_the_reports_page_lists_and_takes_uploads(pages, settings) -> None:
     outcome = write_report(settings)
     page = pages["availability"]
@@ -271,10 +333,8 @@ def test_the_reports_page_lists_and_takes_uploads(pages, settings) -> None:
         data_url(outcome.report_path.read_bytes()), "copy.json"
     )
     assert "Report uploaded" in text_of(saved)
-    assert (
-        text_of(listing).count(".json")
-        == text_of(find(layout, "availability-reports")).count(".json") + 1
-    )
+    before = listed_names(find(layout, "availability-reports"))
+    assert len(listed_names(listing)) == len(before) + 1
     assert cleared is None
 
     assert page.upload_report(None, None) == (dash.no_update,) * 3
