@@ -29,8 +29,10 @@ test-deps:
 			chromium chromium-driver redis-server; \
 	fi
 
-# Every test, as CI runs it: unit, property, process, browser and scale-out tests.
+# Every test, as CI runs it: import contracts, then unit, property, process, browser and
+# scale-out tests.
 test: $(INSTALLED) test-deps
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 # The fast loop while coding: lint, import contracts and the tests that need no browser and

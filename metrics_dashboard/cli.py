@@ -205,7 +205,7 @@ def _worker(args: argparse.Namespace) -> int:
         raise CliError(
             "REDIS_URL is not set: the Celery worker takes its jobs from Redis", EXIT_INVALID
         )
-    from metrics_dashboard.web.jobs import run_celery_worker
+    from metrics_dashboard.web.worker import run_celery_worker
 
     log.info("Celery worker on %s", settings.redacted()["redis_url"])
     run_celery_worker(settings, concurrency=args.concurrency)

@@ -391,7 +391,8 @@ def celery_app(settings: Settings) -> Any:
     of the result backend alone held it for 20 s). Workers keep reconnecting to the broker.
 
     One instance per settings: Dash registers the background callbacks as tasks of the instance
-    its manager holds, and :func:`run_celery_worker` must run that very instance.
+    its manager holds, and :func:`metrics_dashboard.web.worker.run_celery_worker` must run that
+    very instance.
     """
     from celery import Celery
 
@@ -412,21 +413,6 @@ def celery_app(settings: Settings) -> Any:
         result_backend_transport_options={"retry_policy": retry_once},
     )
     return app
-
-
-def run_celery_worker(settings: Settings, *, concurrency: int | None = None) -> None:
-    """Run a Celery worker (prefork pool) for the app's background analyses until stopped.
-
-    Building the app registers every background callback as a task of :func:`celery_app`;
-    the pool's processes fork from here with the app (and its settings) already in place.
-    """
-    from metrics_dashboard.web.app import create_app
-
-    create_app(settings)
-    argv = ["worker", "--pool=prefork", f"--loglevel={settings.log_level}"]
-    if concurrency is not None:
-        argv.append(f"--concurrency={concurrency}")
-    celery_app(settings).worker_main(argv)
 
 
 def run_analysis_job(
