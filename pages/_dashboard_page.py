@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -24,6 +25,7 @@ import cachetools
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
+import orjson
 from dash import (
     ClientsideFunction,
     Input,
@@ -74,9 +76,9 @@ from components.timeline import (
     playback_look,
     timeline_controls,
 )
-from data_access.base import DataSourceError
 from data_access.report_store import ReportStore, ReportStoreError
 from metrics_dashboard import runner
+from metrics_dashboard.web import jobs
 from metrics_dashboard.web.context import get_settings
 from pages._page_spec import KindPage
 
@@ -552,13 +554,21 @@ def register_dashboard_callbacks(spec: DashboardSpec) -> None:
         Output(spec.id("live-interval"), "disabled"),
         Input(spec.id("live-switch"), "value"),
     )
-    callback(
+
+    # A background job, never inside a web request: the job manager's limits and time limit
+    # apply, and a tick while this configuration's run goes on is skipped.
+    @callback(
         Output(spec.id("location"), "href"),
         Output(spec.id("live-status"), "children"),
         Input(spec.id("live-interval"), "n_intervals"),
         State(spec.id("report-name"), "data"),
+        background=True,
+        interval=jobs.POLL_INTERVAL_MS,
         prevent_initial_call=True,
-    )(functools.partial(rerun_report, spec))
+    )
+    def live_update(ticks: int, name: str | None) -> tuple[Any, str]:
+        # Dash keys background jobs by their function's source: a function, not a partial.
+        return rerun_report(spec, ticks, name)
 
 
 def register_playback_callbacks(
@@ -698,13 +708,33 @@ def download_csv(spec: DashboardSpec, part: str, _clicks: int, name: object) -> 
 
 
 def rerun_report(spec: DashboardSpec, _ticks: int, name: str | None) -> tuple[Any, str]:
-    """Run the report's analysis again (same window and items) and go to the new report."""
+    """Run the report's analysis again (same window and items) as a background job and go to
+    the new report. One run at a time per configuration: the job's exclusive key is the
+    configuration itself, so a tick that comes while its previous run goes on says so and
+    waits for the next tick."""
     view = callback_view(spec, name)
-    settings = get_settings()
     try:
-        outcome = runner.run_analysis(
-            parse_config(config_from_report(view.report)), settings=settings
-        )
-    except (ConfigError, DataSourceError, ReportStoreError) as error:
+        config = parse_config(config_from_report(view.report))
+    except ConfigError as error:
         return no_update, f"Live update failed: {error}"
+    config_data = config.model_dump(mode="json", exclude_none=True)
+    outcome = jobs.run_analysis_job(
+        config_data,
+        settings=get_settings(),
+        set_progress=_no_progress,
+        exclusive_key=live_key(config_data),
+    )
+    if not outcome.succeeded:
+        return no_update, f"Live update failed: {outcome.error}"
     return dashboard_href(kind=spec.kind, report_name=outcome.report_name), ""
+
+
+def live_key(config_data: Mapping[str, Any]) -> str:
+    """The live mode's exclusive job key of a configuration: the same for every page that
+    follows it, in every web worker."""
+    canonical = orjson.dumps(config_data, option=orjson.OPT_SORT_KEYS)
+    return "live:" + hashlib.sha256(canonical).hexdigest()
+
+
+def _no_progress(_value: tuple[int, str]) -> None:
+    """Live mode shows no progress bar: the page stays on the report until the new one."""

@@ -17,12 +17,13 @@ import pytest
 from dash.exceptions import PreventUpdate
 
 from analytics.config import parse_config
-from analytics.dashboard_model import MAX_FRAMES, PENDING
+from analytics.dashboard_model import MAX_FRAMES, PENDING, config_from_report
 from analytics.report import REPORT_NAME_PREFIXES, load_report
 from components.gauges import percent_text
 from metrics_dashboard.runner import run_analysis
 from metrics_dashboard.web.app import create_app
 from metrics_dashboard.web.context import set_settings
+from metrics_dashboard.web.job_slots import JobSlots, Limits, slot_store
 from pages import _dashboard_page as factory
 from tests.components import availability_report, resilience_report, write_report
 from tests.pages import find, text_of, tiny_settings, walk
@@ -305,6 +306,28 @@ def test_live_mode_reruns_the_same_window_and_goes_to_the_new_report(pages, sett
     new = load_report((settings.output_dir / new_name).read_bytes())
     assert new["window"] == old["window"]
     assert new["summary"] == old["summary"]
+
+
+def test_live_mode_skips_a_tick_while_the_same_configuration_still_runs(pages, settings):
+    availability, _ = pages
+    first = run_analysis(parse_config({"analysis_type": "availability"}), settings=settings)
+    report = load_report((settings.output_dir / first.report_name).read_bytes())
+    config_data = parse_config(config_from_report(report)).model_dump(
+        mode="json", exclude_none=True
+    )
+    reports_before = sorted(settings.output_dir.glob("*.json"))
+    slots = JobSlots(slot_store(settings.cache_dir, None), Limits(running=4, per_user=4, waiting=4))
+    # Another page's live run of this configuration holds the key (in another web worker).
+    with slots.slot(user="other-page", exclusive_key=factory.live_key(config_data)):
+        href, message = factory.rerun_report(availability.SPEC, 1, first.report_name)
+    assert href is dash.no_update
+    assert message.startswith("Live update failed:")
+    assert "already running" in message
+    assert sorted(settings.output_dir.glob("*.json")) == reports_before
+    # The key is free again: the next tick runs.
+    href, message = factory.rerun_report(availability.SPEC, 2, first.report_name)
+    assert message == ""
+    assert href.split("report=")[1] != first.report_name
 
 
 def test_live_mode_explains_why_it_cannot_rerun(pages, settings):
