@@ -230,15 +230,22 @@ def download_buttons(*, prefix: str) -> html.Div:
     )
 
 
-def live_controls(*, prefix: str, interval_ms: int) -> html.Div:
-    """The live-mode switch: re-run this analysis every ``interval_ms`` and show the result."""
+def live_controls(*, prefix: str, interval_ms: int, uploaded: bool = False) -> html.Div:
+    """The live-mode switch: re-run this analysis every ``interval_ms`` and show the result.
+    Off for an uploaded report: live mode follows only the analyses this program runs."""
+    label = (
+        "Live: off for an uploaded report"
+        if uploaded
+        else f"Live (re-run every {interval_ms / 1000:g} s)"
+    )
     return html.Div(
         [
             dbc.Switch(
                 id=f"{prefix}-live-switch",
-                label=f"Live (re-run every {interval_ms / 1000:g} s)",
+                label=label,
                 value=False,
-                persistence=True,
+                disabled=uploaded,
+                persistence=not uploaded,
                 persistence_type="session",
                 class_name="mb-0",
             ),
@@ -390,10 +397,12 @@ def dashboard_stores(*, prefix: str, name: str, payload: dict, base_figures: dic
     )
 
 
-def page_actions(*, prefix: str, kind: str, interval_ms: int) -> list[Component]:
+def page_actions(
+    *, prefix: str, kind: str, interval_ms: int, uploaded: bool = False
+) -> list[Component]:
     """The header's live mode, downloads and the way back to the list."""
     return [
-        live_controls(prefix=prefix, interval_ms=interval_ms),
+        live_controls(prefix=prefix, interval_ms=interval_ms, uploaded=uploaded),
         download_buttons(prefix=prefix),
         dbc.Button(
             [icon(name="bi-list-ul"), "All reports"],

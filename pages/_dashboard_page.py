@@ -64,7 +64,7 @@ from analytics.dashboard_model import (
     visible_items,
     worst_item,
 )
-from analytics.report import ReportError, summary_csv, timeline_csv
+from analytics.report import ReportError, is_uploaded_name, summary_csv, timeline_csv
 from components import dashboard as pieces
 from components.figures import aggregated_gauge_figure, status_heatmap_figure
 from components.gauges import GaugeShape
@@ -418,6 +418,7 @@ def dashboard_body(spec: DashboardSpec, view: DashboardView) -> html.Div:
                     prefix=prefix,
                     kind=spec.kind,
                     interval_ms=get_settings().dashboard_update_interval,
+                    uploaded=is_uploaded_name(view.name),
                 ),
             ),
             pieces.data_quality_alert(
@@ -713,6 +714,8 @@ def rerun_report(spec: DashboardSpec, _ticks: int, name: str | None) -> tuple[An
     configuration itself, so a tick that comes while its previous run goes on says so and
     waits for the next tick."""
     view = callback_view(spec, name)
+    if is_uploaded_name(view.name):
+        return no_update, "Live update is off for an uploaded report."
     try:
         config = parse_config(config_from_report(view.report))
     except ConfigError as error:

@@ -330,6 +330,26 @@ def test_live_mode_skips_a_tick_while_the_same_configuration_still_runs(pages, s
     assert href.split("report=")[1] != first.report_name
 
 
+def test_an_uploaded_report_never_drives_live_mode(pages, settings):
+    availability, _ = pages
+    first = run_analysis(parse_config({"analysis_type": "availability"}), settings=settings)
+    store = factory.report_store()
+    uploaded = store.save_upload("mine.json", store.read(first.report_name))
+    reports_before = sorted(settings.output_dir.glob("*.json"))
+    href, message = factory.rerun_report(availability.SPEC, 1, uploaded)
+    assert href is dash.no_update
+    assert message == "Live update is off for an uploaded report."
+    assert sorted(settings.output_dir.glob("*.json")) == reports_before
+    switch = find(availability.layout(report=uploaded), "availability-dashboard-live-switch")
+    assert switch.disabled
+    assert (
+        find(
+            availability.layout(report=first.report_name), "availability-dashboard-live-switch"
+        ).disabled
+        is False
+    )
+
+
 def test_live_mode_explains_why_it_cannot_rerun(pages, settings):
     availability, _ = pages
     report = availability_report(services=2, points=4)  # services unknown to the data source

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -350,3 +352,14 @@ def test_a_report_uploaded_on_the_other_modules_page_says_where_it_is(pages, set
     assert "It is a resilience report: it is listed on the Resilience page." in text_of(saved)
     link = next(c for c in walk(saved) if isinstance(c, dcc.Link))
     assert link.href.startswith("/resilience/dashboard?report=")
+
+
+def test_starting_the_app_removes_stale_report_fragments(tmp_path):
+    settings = with_overrides(tiny_settings(tmp_path / "fresh"), output_dir=tmp_path / "reports")
+    settings.output_dir.mkdir()
+    fragment = settings.output_dir / ".cumulative_availability_analysis_x.json.abcd1234.tmp"
+    fragment.write_bytes(b'{"half a rep')
+    old = time.time() - 3600  # left by a server killed an hour ago: no writer holds it
+    os.utime(fragment, (old, old))
+    create_app(settings)
+    assert not fragment.exists()
