@@ -41,7 +41,12 @@ def create_wsgi_app(settings: Settings) -> Any:
     """The WSGI application (the Dash app's Flask server) for ``settings``."""
     from metrics_dashboard.web.app import create_app
 
-    return create_app(settings).server
+    server = create_app(settings).server
+    # Dash completes its routes on the first request, without a lock: two threads of a new
+    # worker answering their first requests at once can race there ("dictionary changed size
+    # during iteration", a 500 for a stylesheet). One request before serving settles it.
+    server.test_client().get("/healthz")
+    return server
 
 
 def app_from_environment() -> Any:
