@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.config import ConfigError
+from analytics.report import report_data_quality
 
 Kind = Literal["availability", "resilience"]
 
@@ -527,9 +528,7 @@ class DataQuality:
 
 def data_quality(report: Mapping[str, Any]) -> DataQuality | None:
     """The report's data-quality section, or None when it has none or it reports nothing."""
-    section = report.get("data_quality")
-    if not isinstance(section, Mapping):
-        return None
+    section = report_data_quality(report)
 
     def counts(value: Any) -> dict[str, int]:
         if not isinstance(value, Mapping):
